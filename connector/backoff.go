@@ -1,0 +1,71 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Backoff is the framework's one retry loop: exponential from Initial,
+// capped at Max, with full jitter, bounded in total by Timeout (zero or
+// negative: no bound), honouring a RetryableError's After, and cancelled by
+// ctx. Only RetryableErrors are retried.
+type Backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+	Timeout time.Duration
+	Logger  *slog.Logger
+	// OnRetry, when set, is called before each wait (for metrics and status).
+	OnRetry func(err error, wait time.Duration)
+}
+
+// NewBackoff returns the backoff a connector's errors.retry.* keys ask for.
+func NewBackoff(c CommonConfig, logger *slog.Logger) Backoff {
+	return Backoff{Initial: 100 * time.Millisecond, Max: c.ErrorsRetryDelayMax, Timeout: c.ErrorsRetryTimeout, Logger: logger}
+}
+
+// Do calls op until it returns nil or an error that is not retryable, the
+// retry timeout passes, or ctx is done. what names the operation in logs
+// and in the error returned after giving up.
+func (b Backoff) Do(ctx context.Context, what string, op func() error) error {
+	start := time.Now()
+	delay := b.Initial
+	if delay <= 0 {
+		delay = 100 * time.Millisecond
+	}
+	maxDelay := b.Max
+	if maxDelay <= 0 {
+		maxDelay = time.Minute
+	}
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil {
+			return nil
+		}
+		after, ok := IsRetryable(err)
+		if !ok {
+			return err
+		}
+		wait := time.Duration(rand.Int64N(int64(delay) + 1))
+		wait = max(wait, after)
+		if b.Timeout > 0 && time.Since(start)+wait > b.Timeout {
+			return fmt.Errorf("%s: gave up after %d attempts in %s (errors.retry.timeout=%d): %w", what, attempt, time.Since(start).Round(time.Millisecond), b.Timeout.Milliseconds(), err)
+		}
+		if b.Logger != nil {
+			b.Logger.Warn("retrying", "op", what, "attempt", attempt, "wait", wait.Round(time.Millisecond), "err", err)
+		}
+		if b.OnRetry != nil {
+			b.OnRetry(err, wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
+		case <-t.C:
+		}
+		delay = min(delay*2, maxDelay)
+	}
+}

@@ -1,0 +1,486 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// SinkTaskParams wires one sink task. Every field but Admin and Metrics is
+// required.
+type SinkTaskParams struct {
+	Config    *ConnectorConfig
+	TaskID    int
+	Consumer  Consumer
+	Committer Committer
+	// Admin creates the dead-letter topic; needed only when one is set.
+	Admin   Admin
+	Logger  *slog.Logger
+	Metrics *TaskMetrics
+	// ShutdownTimeout bounds the final flush and commit after ctx is done
+	// (default 10s); past it the task is stopped forcibly and the
+	// uncommitted tail is redelivered to the next instance.
+	ShutdownTimeout time.Duration
+}
+
+// partState is what the task knows of one assigned partition.
+type partState struct {
+	// consumed is the offset after the last record polled.
+	consumed int64
+	// lastDelivered is the offset of the last record the sink accepted,
+	// or consumed-1 when none since the partition was opened.
+	lastDelivered int64
+	// durable is the highest offset the sink reported durable.
+	durable int64
+	// committed is the offset last committed.
+	committed int64
+	// runs counts polled, uncommitted records as runs of consecutive
+	// offsets, so committed record counts are exact despite the gaps that
+	// transaction markers leave in offsets.
+	runs []offsetRun
+}
+
+type offsetRun struct{ start, end int64 }
+
+func (p *partState) add(off int64) {
+	if n := len(p.runs); n > 0 && p.runs[n-1].end == off {
+		p.runs[n-1].end++
+		return
+	}
+	p.runs = append(p.runs, offsetRun{off, off + 1})
+}
+
+// commitTo drops the runs below off and returns how many records they held.
+func (p *partState) commitTo(off int64) int64 {
+	var n int64
+	i := 0
+	for ; i < len(p.runs); i++ {
+		r := &p.runs[i]
+		if r.end <= off {
+			n += r.end - r.start
+			continue
+		}
+		if r.start < off {
+			n += off - r.start
+			r.start = off
+		}
+		break
+	}
+	p.runs = p.runs[i:]
+	return n
+}
+
+// dlqEntry is a dead-letter record waiting for its offset to be committed.
+type dlqEntry struct {
+	tp     TopicPartition
+	offset int64
+	rec    ProducerRecord
+}
+
+// SinkTask runs one task of a sink connector: consume → convert →
+// transform → Sink.Write → Sink.Flush → commit the offsets Flush returned
+// and the dead-letter records below them in one transaction.
+type SinkTask struct {
+	p          SinkTaskParams
+	log        *slog.Logger
+	sink       Sink
+	transforms []Transform
+	backoff    Backoff
+	parts      map[TopicPartition]*partState
+	gen        *Generation
+	dlq        []dlqEntry
+	buf        []Record
+	validJSON  bool
+	nextFlush  time.Time
+	info       TaskInfo
+}
+
+// NewSinkTask checks the wiring and builds the sink and its transforms. It
+// starts nothing.
+func NewSinkTask(p SinkTaskParams) (*SinkTask, error) {
+	if p.Config == nil || p.Consumer == nil || p.Committer == nil || p.Logger == nil {
+		return nil, errors.New("sink task: Config, Consumer, Committer and Logger are required")
+	}
+	if p.Config.Plugin == nil || p.Config.Plugin.Kind != KindSink {
+		return nil, fmt.Errorf("sink task: connector %q is not a sink", p.Config.Name)
+	}
+	if p.Config.Sink.DLQTopic != "" && p.Admin == nil {
+		return nil, errors.New("sink task: a dead-letter topic needs Admin")
+	}
+	if p.Metrics == nil {
+		p.Metrics = &TaskMetrics{}
+	}
+	if p.ShutdownTimeout <= 0 {
+		p.ShutdownTimeout = 10 * time.Second
+	}
+	log := p.Logger.With("connector", p.Config.Name, "task", p.TaskID)
+	info := TaskInfo{Connector: p.Config.Name, TaskID: p.TaskID, TasksMax: p.Config.Common.TasksMax, Logger: log}
+	sink, err := p.Config.Plugin.NewSink(p.Config.PluginConfig, info)
+	if err != nil {
+		return nil, fmt.Errorf("connector %q task %d: create sink: %w", p.Config.Name, p.TaskID, err)
+	}
+	trs, err := p.Config.NewTransforms()
+	if err != nil {
+		return nil, fmt.Errorf("connector %q task %d: %w", p.Config.Name, p.TaskID, err)
+	}
+	t := &SinkTask{
+		p: p, log: log, sink: sink, transforms: trs, info: info,
+		parts:     map[TopicPartition]*partState{},
+		validJSON: p.Config.Common.ValueConverter == JSONConverter,
+	}
+	t.backoff = NewBackoff(p.Config.Common, log)
+	t.backoff.OnRetry = func(error, time.Duration) { p.Metrics.Retries.Add(1) }
+	return t, nil
+}
+
+// Run consumes and delivers until ctx is done, then flushes and commits
+// within ShutdownTimeout, closes the sink and leaves the group. It returns
+// nil after a clean stop, ErrFenced (wrapped) when a newer instance took
+// over, or the error that failed the task.
+func (t *SinkTask) Run(ctx context.Context) (err error) {
+	if dlq := t.p.Config.Sink.DLQTopic; dlq != "" {
+		spec := TopicSpec{Name: dlq, Partitions: 1, ReplicationFactor: t.p.Config.Sink.DLQReplication}
+		if err := t.backoff.Do(ctx, "create dead-letter topic "+dlq, func() error { return t.p.Admin.EnsureTopic(ctx, spec) }); err != nil {
+			return err
+		}
+	}
+	cctx, cancelConsumer := context.WithCancel(context.Background())
+	consumerDone := make(chan error, 1)
+	go func() { consumerDone <- t.p.Consumer.Run(cctx) }()
+
+	defer func() {
+		// Leave the group; acknowledge whatever the consumer still says
+		// so it never waits on us.
+		cancelConsumer()
+		t.drain(consumerDone)
+		sctx, cancel := context.WithTimeout(context.Background(), t.p.ShutdownTimeout)
+		defer cancel()
+		if stopErr := t.sink.Stop(sctx); stopErr != nil && err == nil {
+			err = fmt.Errorf("stop sink: %w", stopErr)
+		}
+	}()
+
+	t.nextFlush = time.Now().Add(t.p.Config.Common.OffsetFlushInterval)
+	for {
+		if ctx.Err() != nil {
+			return t.shutdown()
+		}
+		wait := time.Until(t.nextFlush)
+		ev, ok, perr := t.p.Consumer.Poll(ctx, max(wait, time.Millisecond))
+		if perr != nil {
+			if ctx.Err() != nil {
+				return t.shutdown()
+			}
+			return fmt.Errorf("consumer: %w", perr)
+		}
+		if ok {
+			if err := t.handle(ctx, ev); err != nil {
+				return t.fail(err)
+			}
+		}
+		if !time.Now().Before(t.nextFlush) {
+			if err := t.flushAndCommit(ctx); err != nil {
+				if ctx.Err() != nil {
+					return t.shutdown()
+				}
+				return t.fail(err)
+			}
+		}
+	}
+}
+
+// fail closes the open partitions without committing, so the next instance
+// redelivers everything past the last commit.
+func (t *SinkTask) fail(err error) error {
+	sctx, cancel := context.WithTimeout(context.Background(), t.p.ShutdownTimeout)
+	defer cancel()
+	t.closeAll(sctx)
+	return err
+}
+
+// shutdown is the graceful end: final flush and commit under a deadline.
+func (t *SinkTask) shutdown() error {
+	sctx, cancel := context.WithTimeout(context.Background(), t.p.ShutdownTimeout)
+	defer cancel()
+	err := t.flushAndCommit(sctx)
+	t.closeAll(sctx)
+	if err != nil {
+		return fmt.Errorf("final commit: %w", err)
+	}
+	return nil
+}
+
+func (t *SinkTask) closeAll(ctx context.Context) {
+	if len(t.parts) == 0 {
+		return
+	}
+	tps := make([]TopicPartition, 0, len(t.parts))
+	for tp := range t.parts {
+		tps = append(tps, tp)
+	}
+	if err := t.sink.Close(ctx, tps); err != nil {
+		t.log.Warn("close sink partitions", "err", err)
+	}
+	clear(t.parts)
+	t.dlq = t.dlq[:0]
+	t.gen = nil
+}
+
+// drain acknowledges consumer events until the consumer's Run returns.
+func (t *SinkTask) drain(done <-chan error) {
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.log.Debug("consumer stopped", "err", err)
+			}
+			return
+		default:
+		}
+		ev, ok, err := t.p.Consumer.Poll(context.Background(), 50*time.Millisecond)
+		if err != nil {
+			<-done
+			return
+		}
+		if ok && ev.Done != nil {
+			ev.Done(nil)
+		}
+	}
+}
+
+func (t *SinkTask) handle(ctx context.Context, ev ConsumerEvent) error {
+	switch ev.Kind {
+	case EventAssigned:
+		return t.assigned(ctx, ev)
+	case EventRevoked:
+		err := t.flushAndCommit(ctx)
+		t.closeAll(ctx)
+		ev.Done(nil)
+		return err
+	case EventRecords:
+		return t.records(ctx, ev.Records)
+	}
+	return nil
+}
+
+func (t *SinkTask) assigned(ctx context.Context, ev ConsumerEvent) error {
+	gen := ev.Generation
+	t.gen = &gen
+	var seek map[TopicPartition]int64
+	err := t.backoff.Do(ctx, "open sink", func() error {
+		var err error
+		seek, err = t.sink.Open(ctx, ev.Partitions)
+		return err
+	})
+	if err != nil {
+		ev.Done(nil)
+		return fmt.Errorf("open sink: %w", err)
+	}
+	for tp, off := range ev.Partitions {
+		if s, ok := seek[tp]; ok {
+			off = s
+		}
+		t.parts[tp] = &partState{consumed: off, lastDelivered: off - 1, durable: off, committed: off}
+	}
+	for tp := range seek {
+		if _, ok := ev.Partitions[tp]; !ok {
+			t.log.Warn("sink asked to seek a partition it was not assigned; ignored", "partition", tp.String())
+			delete(seek, tp)
+		}
+	}
+	t.log.Info("partitions assigned", "partitions", len(ev.Partitions), "generation", gen.GenerationID)
+	ev.Done(seek)
+	return nil
+}
+
+func (t *SinkTask) records(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tp := recs[0].TP()
+	st, ok := t.parts[tp]
+	if !ok {
+		return fmt.Errorf("consumer delivered records of %s, which is not assigned", tp)
+	}
+	t.p.Metrics.Consumed.Add(int64(len(recs)))
+	out := t.buf[:0]
+	for i := range recs {
+		r := &recs[i]
+		if r.Offset < st.consumed {
+			continue // already seen (a seek back by the consumer); never deliver twice
+		}
+		st.consumed = r.Offset + 1
+		st.add(r.Offset)
+		if t.validJSON && len(r.Value) > 0 {
+			if err := validateJSON(r.Value); err != nil {
+				if err := t.bad(r, StageValueConverter, JSONConverter, err); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		keep, stage, err := t.transform(r)
+		if err != nil {
+			if err := t.bad(r, StageTransformation, stage, err); err != nil {
+				return err
+			}
+			continue
+		}
+		if !keep {
+			t.p.Metrics.Skipped.Add(1)
+			continue
+		}
+		out = append(out, *r)
+	}
+	t.buf = out[:0]
+	if len(out) == 0 {
+		return nil
+	}
+	err := t.backoff.Do(ctx, "write", func() error { return t.sink.Write(ctx, out) })
+	var be *BatchError
+	switch {
+	case err == nil:
+		st.lastDelivered = out[len(out)-1].Offset
+		t.p.Metrics.Written.Add(int64(len(out)))
+	case errors.As(err, &be):
+		rejected := make(map[int]bool, len(be.Records))
+		for _, re := range be.Records {
+			if re.Index < 0 || re.Index >= len(out) {
+				return fmt.Errorf("sink rejected record index %d of a batch of %d: %w", re.Index, len(out), err)
+			}
+			rejected[re.Index] = true
+			if err := t.bad(&out[re.Index], StageTask, t.p.Config.Plugin.Class, re.Err); err != nil {
+				return err
+			}
+		}
+		for i := len(out) - 1; i >= 0; i-- {
+			if !rejected[i] {
+				st.lastDelivered = max(st.lastDelivered, out[i].Offset)
+				break
+			}
+		}
+		t.p.Metrics.Written.Add(int64(len(out) - len(rejected)))
+	default:
+		return fmt.Errorf("write to sink: %w", err)
+	}
+	return nil
+}
+
+// transform runs the chain; stage names the transform that failed.
+func (t *SinkTask) transform(r *Record) (keep bool, stage string, err error) {
+	for i, tr := range t.transforms {
+		keep, err := tr.Apply(r)
+		if err != nil {
+			return false, t.p.Config.Transforms[i].Plugin.Class, err
+		}
+		if !keep {
+			return false, "", nil
+		}
+	}
+	return true, "", nil
+}
+
+// bad handles a record at fault: with errors.tolerance=none it fails the
+// task naming the record; with all it is skipped, logged if asked, and
+// queued for the dead-letter topic until its offset is committed.
+func (t *SinkTask) bad(r *Record, stage Stage, class string, cause error) error {
+	c := t.p.Config
+	where := fmt.Sprintf("record %s offset %d", r.TP(), r.Offset)
+	if c.Common.ErrorsTolerance != "all" {
+		return fmt.Errorf("%s failed in stage %s (%s): %w; set errors.tolerance=all with errors.deadletterqueue.topic.name to route bad records to a dead-letter topic", where, stage, class, cause)
+	}
+	if c.Common.ErrorsLogEnable {
+		attrs := []any{"record", where, "stage", string(stage), "class", class, "err", cause}
+		if c.Common.ErrorsLogIncludeMessage {
+			attrs = append(attrs, "key", string(r.Key), "value", string(r.Value))
+		}
+		t.log.Error("record failed; skipped", attrs...)
+	}
+	if c.Sink.DLQTopic == "" {
+		t.p.Metrics.Skipped.Add(1)
+		return nil
+	}
+	headers := slices.Clip(r.Headers)
+	if c.Sink.DLQContextHeaders {
+		headers = append(headers,
+			Header{"__connect.errors.topic", []byte(r.Topic)},
+			Header{"__connect.errors.partition", []byte(strconv.Itoa(int(r.Partition)))},
+			Header{"__connect.errors.offset", []byte(strconv.FormatInt(r.Offset, 10))},
+			Header{"__connect.errors.connector.name", []byte(c.Name)},
+			Header{"__connect.errors.task.id", []byte(strconv.Itoa(t.p.TaskID))},
+			Header{"__connect.errors.stage", []byte(stage)},
+			Header{"__connect.errors.class.name", []byte(class)},
+			Header{"__connect.errors.exception.class.name", []byte("org.apache.kafka.connect.errors.DataException")},
+			Header{"__connect.errors.exception.message", []byte(cause.Error())},
+		)
+	}
+	t.dlq = append(t.dlq, dlqEntry{tp: r.TP(), offset: r.Offset, rec: ProducerRecord{
+		Topic: c.Sink.DLQTopic, Partition: -1, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp, Headers: headers,
+	}})
+	return nil
+}
+
+// flushAndCommit flushes the sink and commits, in one transaction, the
+// offsets it returned (advanced over records that never reached the sink)
+// and the dead-letter records below them.
+func (t *SinkTask) flushAndCommit(ctx context.Context) error {
+	t.nextFlush = time.Now().Add(t.p.Config.Common.OffsetFlushInterval)
+	if len(t.parts) == 0 || t.gen == nil {
+		return nil
+	}
+	var durable map[TopicPartition]int64
+	err := t.backoff.Do(ctx, "flush", func() error {
+		var err error
+		durable, err = t.sink.Flush(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("flush sink: %w", err)
+	}
+	offsets := map[TopicPartition]int64{}
+	for tp, st := range t.parts {
+		if x, ok := durable[tp]; ok {
+			if x > st.consumed {
+				return fmt.Errorf("sink flushed %s up to offset %d, past the last record it was given (%d)", tp, x, st.consumed-1)
+			}
+			st.durable = max(st.durable, x)
+		}
+		next := st.durable
+		if st.durable > st.lastDelivered {
+			next = st.consumed // what follows the durable records never reached the sink
+		}
+		if next > st.committed {
+			offsets[tp] = next
+		}
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	var recs []ProducerRecord
+	for _, d := range t.dlq {
+		if next, ok := offsets[d.tp]; ok && d.offset < next {
+			recs = append(recs, d.rec)
+		}
+	}
+	err = t.backoff.Do(ctx, "commit", func() error { return t.p.Committer.Commit(ctx, recs, offsets, t.gen) })
+	if err != nil {
+		return fmt.Errorf("commit offsets: %w", err)
+	}
+	t.dlq = slices.DeleteFunc(t.dlq, func(d dlqEntry) bool {
+		next, ok := offsets[d.tp]
+		return ok && d.offset < next
+	})
+	dlqCount := int64(len(recs))
+	for tp, next := range offsets {
+		st := t.parts[tp]
+		st.committed = next
+		t.p.Metrics.Committed.Add(st.commitTo(next))
+	}
+	t.p.Metrics.DeadLettered.Add(dlqCount)
+	t.p.Metrics.Transactions.Add(1)
+	return nil
+}
