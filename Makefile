@@ -13,6 +13,7 @@ BIN       := $(CURDIR)/bin/connectd
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
+SHELL     := /bin/bash
 
 .PHONY: all build demo demo-clean test unit integration lint tidy-check bench tools kcat clean
 
@@ -34,7 +35,7 @@ unit:
 
 integration: build tools
 	@mkdir -p $(CACHE)
-	CONNECTD_BIN=$(BIN) $(GO) test -tags integration -count=1 -timeout 40m -v ./integration/... 2>&1 | tee $(CACHE)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; test $${PIPESTATUS[0]} -eq 0
+	CONNECTD_BIN=$(BIN) CONNECTD_CACHE=$(CACHE) $(GO) test -tags integration -count=1 -timeout 40m ./integration/...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
