@@ -1,0 +1,121 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/connectd/connectd/connector"
+)
+
+func TestReadAllTransactionalTopic(t *testing.T) {
+	addr := newCluster(t)
+	c := newTestClient(t, addr)
+	createTopic(t, c, "offsets", 2)
+	ctx := context.Background()
+	rd := c.TopicReader()
+
+	if got, err := rd.ReadAll(ctx, "missing"); err != nil || len(got) != 0 {
+		t.Fatalf("ReadAll(missing) = %v, %v; want nothing, no error", got, err)
+	}
+	if got, err := rd.ReadAll(ctx, "offsets"); err != nil || len(got) != 0 {
+		t.Fatalf("ReadAll(empty) = %v, %v; want nothing", got, err)
+	}
+
+	cm := newCommitter(t, c, "src-offsets")
+	rec := func(p int32, v string) connector.ProducerRecord {
+		return connector.ProducerRecord{Topic: "offsets", Partition: p, Key: []byte("k"), Value: []byte(v)}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(cm.Commit(ctx, []connector.ProducerRecord{rec(0, "a"), rec(1, "b")}, nil, nil))
+	ghost := &connector.Generation{GroupID: "connect-ghost", GenerationID: 3, MemberID: "m-1"}
+	if err := cm.Commit(ctx, []connector.ProducerRecord{rec(0, "aborted"), rec(1, "aborted")}, map[connector.TopicPartition]int64{tp("in", 0): 1}, ghost); err == nil {
+		t.Fatal("commit for a generation the group never had succeeded")
+	}
+	must(cm.Commit(ctx, []connector.ProducerRecord{rec(0, "c")}, nil, nil))
+
+	// An open transaction of another producer at the time of the call.
+	cfg := sarama.NewConfig()
+	cfg.Version = protocolVersion()
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Transaction.ID = "open-txn"
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	open, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	must(open.BeginTxn())
+	_, _, err = open.SendMessage(&sarama.ProducerMessage{Topic: "offsets", Partition: 0, Value: sarama.StringEncoder("pending")})
+	must(err)
+	must(cm.Commit(ctx, []connector.ProducerRecord{rec(1, "d")}, nil, nil))
+
+	start := time.Now()
+	got, err := rd.ReadAll(ctx, "offsets")
+	must(err)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("ReadAll took %v", d)
+	}
+	// Partition 0 stops at its last stable offset, before "pending" and
+	// "c"? No: "c" was committed before "pending" began, so it is stable.
+	if fmt.Sprint(values(got)) != "[a c b d]" {
+		t.Errorf("ReadAll = %v, want [a c b d] (partition order, no aborted or open records)", values(got))
+	}
+	for _, r := range got {
+		if r.Topic != "offsets" || string(r.Key) != "k" || r.Timestamp.IsZero() {
+			t.Errorf("record %+v lacks topic, key or timestamp", r)
+		}
+	}
+	if got[0].Offset != 0 || got[1].Offset <= got[0].Offset+1 {
+		t.Errorf("partition 0 offsets %d, %d: want a gap for the marker and aborted record", got[0].Offset, got[1].Offset)
+	}
+
+	must(open.CommitTxn())
+	got, err = rd.ReadAll(ctx, "offsets")
+	must(err)
+	if fmt.Sprint(values(got)) != "[a c pending b d]" {
+		t.Errorf("after the open transaction committed: ReadAll = %v", values(got))
+	}
+}
+
+func TestReadAllManyRecords(t *testing.T) {
+	addr := newCluster(t)
+	c := newTestClient(t, addr)
+	createTopic(t, c, "big", 1)
+	cm := newCommitter(t, c, "big-src")
+	ctx := context.Background()
+	want := 0
+	for i := range 5 {
+		recs := make([]connector.ProducerRecord, 4000)
+		for j := range recs {
+			recs[j] = connector.ProducerRecord{Topic: "big", Partition: 0, Value: fmt.Appendf(nil, "%05d-%s", want, make([]byte, 500))}
+			want++
+		}
+		if err := cm.Commit(ctx, recs, nil, nil); err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+	}
+	got, err := c.TopicReader().ReadAll(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != want {
+		t.Fatalf("read %d records, want %d", len(got), want)
+	}
+	for i, r := range got {
+		if string(r.Value[:5]) != fmt.Sprintf("%05d", i) {
+			t.Fatalf("record %d is %s", i, r.Value[:5])
+		}
+	}
+}
