@@ -150,6 +150,11 @@ type ConsumerConfig struct {
 	TopicsRegex *regexp.Regexp
 	// ClientID identifies the member in broker logs.
 	ClientID string
+	// InstanceID, when set, makes the member static (KIP-345,
+	// group.instance.id): a restarted task that rejoins with the same id
+	// takes its partitions back at once instead of waiting for the dead
+	// member's session to time out, and an older instance is fenced.
+	InstanceID string
 	// Overrides are the connector's consumer.override.* settings.
 	Overrides ConsumerOverrides
 }
@@ -175,7 +180,7 @@ type ConsumerOverrides struct {
 	FetchMaxBytes          int           `config:"fetch.max.bytes" default:"52428800" min:"1024" doc:"most data one fetch returns"`
 	MaxPartitionFetchBytes int           `config:"max.partition.fetch.bytes" default:"8388608" min:"1024" doc:"most data one fetch returns per partition"`
 	FetchMaxWait           time.Duration `config:"fetch.max.wait.ms" default:"250" unit:"ms" min:"1" doc:"longest a fetch waits for fetch.min.bytes"`
-	SessionTimeout         time.Duration `config:"session.timeout.ms" default:"45000" unit:"ms" min:"1000" doc:"a member silent this long is removed from the group"`
+	SessionTimeout         time.Duration `config:"session.timeout.ms" default:"10000" unit:"ms" min:"1000" doc:"a member silent this long is removed from the group"`
 	HeartbeatInterval      time.Duration `config:"heartbeat.interval.ms" default:"3000" unit:"ms" min:"100" doc:"how often the member heartbeats"`
 	MaxPollInterval        time.Duration `config:"max.poll.interval.ms" default:"300000" unit:"ms" min:"1000" doc:"rebalance timeout: longest a member may take to rejoin"`
 	ClientID               string        `config:"client.id" doc:"client id shown in broker logs"`

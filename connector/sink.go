@@ -25,7 +25,8 @@ type Sink interface {
 	// Open is called when the task is assigned partitions, before any
 	// record of them is written. assigned maps each new partition to the
 	// offset the framework will resume from (the committed offset, or the
-	// reset policy's). Open returns the offsets the sink wants to resume
+	// reset policy's), always resolved to a real offset (≥ 0, never Kafka's
+	// -1/-2 sentinels). Open returns the offsets the sink wants to resume
 	// from instead, for the partitions where the store knows better (an
 	// Iceberg snapshot summary, say); nil or a partial map keeps the rest.
 	// Open is also where a sink drops leftovers of an earlier instance past
@@ -36,7 +37,8 @@ type Sink interface {
 	// partition. The sink may write them at once or buffer them. The batch
 	// slice is reused after Write returns; the records' byte slices are not.
 	// On a RetryableError the same batch is written again, so a sink that
-	// buffered part of it must skip what it already holds.
+	// buffered part of it must skip what it already holds, and must return
+	// the same *BatchError for the same records on every attempt.
 	Write(ctx context.Context, batch []Record) error
 
 	// Flush makes what Write accepted durable, as far as the sink's policy
@@ -45,12 +47,16 @@ type Sink interface {
 	// has made no durable progress since the last Flush. The framework
 	// commits exactly these offsets; a sink that keeps data buffered (to cut
 	// files at deterministic points, say) returns the offset of what is
-	// durable, not of what it received. Flush is called periodically
-	// (offset.flush.interval.ms), before Close, and before Stop.
+	// durable, not of what it received. Flush may report past records it
+	// rejected in a *BatchError (the framework moves past them anyway), but
+	// never past a record it was not given, never backwards, and never for
+	// a partition after Close revoked it. Flush is called periodically
+	// (offset.flush.interval.ms), before a graceful Close, and before Stop.
 	Flush(ctx context.Context) (map[TopicPartition]int64, error)
 
-	// Close is called when partitions are revoked, after a final Flush whose
-	// offsets were committed. The sink drops whatever it still buffers for
+	// Close is called when partitions are revoked: after a final Flush
+	// whose offsets were committed on a graceful revoke or stop, without one
+	// when the task failed. The sink drops whatever it still buffers for
 	// them: those records will be delivered again to whichever task owns
 	// the partitions next.
 	Close(ctx context.Context, revoked []TopicPartition) error
@@ -63,9 +69,12 @@ type Sink interface {
 // OffsetResetter is an optional Sink ability: a sink that keeps state about
 // offsets (files cut at offset boundaries, say) is told before the
 // connector's offsets are moved by a backfill, while the connector is
-// stopped. It returns the offsets to use instead, for partitions where the
-// target falls inside something the sink cannot split (it then rewinds to
-// the start of that file, so the replay rewrites it whole).
+// stopped. It is called on a fresh instance that was never opened, which is
+// stopped afterwards. It returns the offsets to use instead, for partitions
+// where the target falls inside something the sink cannot split (it then
+// rewinds to the start of that file, so the replay rewrites it whole). It
+// must not delete data: the offsets may yet fail to move; the next Open at
+// the new offsets removes what the replay will rewrite.
 type OffsetResetter interface {
 	ResetOffsets(ctx context.Context, target map[TopicPartition]int64) (map[TopicPartition]int64, error)
 }

@@ -230,8 +230,11 @@ func (t *SinkTask) closeAll(ctx context.Context) {
 	t.gen = nil
 }
 
-// drain acknowledges consumer events until the consumer's Run returns.
+// drain acknowledges consumer events until the consumer's Run returns, or
+// until ShutdownTimeout passes: a consumer stuck in a group join (which
+// ignores cancellation) is then abandoned to the process's exit.
 func (t *SinkTask) drain(done <-chan error) {
+	deadline := time.Now().Add(t.p.ShutdownTimeout)
 	for {
 		select {
 		case err := <-done:
@@ -241,9 +244,16 @@ func (t *SinkTask) drain(done <-chan error) {
 			return
 		default:
 		}
+		if time.Now().After(deadline) {
+			t.log.Warn("consumer did not leave the group in time; abandoning it", "timeout", t.p.ShutdownTimeout)
+			return
+		}
 		ev, ok, err := t.p.Consumer.Poll(context.Background(), 50*time.Millisecond)
 		if err != nil {
-			<-done
+			select {
+			case <-done:
+			case <-time.After(time.Until(deadline)):
+			}
 			return
 		}
 		if ok && ev.Done != nil {

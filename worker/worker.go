@@ -181,7 +181,10 @@ func (w *Worker) startTask(ctx context.Context, cfg *connector.ConnectorConfig, 
 	w.setState(slot, StateRunning, "")
 	switch cfg.Plugin.Kind {
 	case connector.KindSink:
-		consumer, err := k.NewConsumer(connector.ConsumerConfig{Group: cfg.Group(), Topics: cfg.Sink.Topics, TopicsRegex: cfg.TopicsRegex, ClientID: clientID, Overrides: cfg.Consumer})
+		consumer, err := k.NewConsumer(connector.ConsumerConfig{
+			Group: cfg.Group(), Topics: cfg.Sink.Topics, TopicsRegex: cfg.TopicsRegex, ClientID: clientID,
+			InstanceID: txnID, Overrides: cfg.Consumer,
+		})
 		if err != nil {
 			return fmt.Errorf("create consumer: %w", err)
 		}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/worker"
+)
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", "demo [--config-dir configs/demo] [--data-dir .demo]\n\nRuns the demo pipeline in one process: an embedded Kafka keeping its data in --data-dir,\nthe clickstream generator at 2,000 events/s, and the file sink, with one status line per\nsecond. Logs go to DATA-DIR/connectd.log. Ctrl-C stops cleanly; running it again resumes\nexactly where it stopped.", stderr)
+	configDir := fs.String("config-dir", "configs/demo", "directory of the demo's connector configs")
+	dataDir := fs.String("data-dir", ".demo", "directory for the embedded Kafka's data, the logs and the demo's output")
+	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long tasks get to flush and commit on stop")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(*dataDir, "connectd.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	logger, _, err := newLogger(logFile, "info", false)
+	if err != nil {
+		return err
+	}
+	reg, err := newRegistry()
+	if err != nil {
+		return err
+	}
+	cfgs, err := worker.LoadDir(reg, *configDir)
+	if err != nil {
+		return fmt.Errorf("invalid demo configs, nothing started:\n%w", err)
+	}
+	kf := kafkaFlags{embedded: filepath.Join(*dataDir, "kafka")}
+	brokers, stopKafka, err := kf.start(logger)
+	if err != nil {
+		return err
+	}
+	defer stopKafka()
+	w, err := newWorker(reg, brokers, logger, *shutdown, cfgs)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+
+	fmt.Fprintf(stdout, "connectd demo: embedded Kafka at %s (data in %s), logs in %s\n", brokers[0], absPath(*dataDir), logPath)
+	for _, c := range cfgs {
+		fmt.Fprintf(stdout, "  %-22s %s %s\n", c.Name, c.Plugin.Kind, c.Plugin.Class)
+	}
+	fmt.Fprintln(stdout, "Ctrl-C to stop.")
+
+	statusDone := make(chan struct{})
+	sctx, stopStatus := context.WithCancel(context.Background())
+	go func() {
+		defer close(statusDone)
+		showStatus(sctx, stdout, w, cfgs)
+	}()
+	err = w.run(ctx, *shutdown)
+	stopStatus()
+	<-statusDone
+	fmt.Fprintln(stdout)
+	for _, st := range w.Status() {
+		for _, t := range st.Tasks {
+			if t.State == worker.StateFailed {
+				fmt.Fprintf(stdout, "%s task %d FAILED: %s\n", st.Name, t.ID, t.Trace)
+			}
+		}
+	}
+	fmt.Fprintln(stdout, "stopped cleanly; run `make demo` again to resume.")
+	return err
+}
+
+// showStatus prints one status line per second until ctx is done:
+// refreshed in place on a terminal, a plain line every 5 s otherwise. The
+// rate is of consumed events over the last five seconds.
+func showStatus(ctx context.Context, out io.Writer, w *runningWorker, cfgs []*connector.ConnectorConfig) {
+	tty := isTerminal(out)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	type sample struct {
+		at       time.Time
+		consumed int64
+	}
+	window := []sample{{time.Now(), 0}}
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		line, consumed := statusLine(ctx, w, cfgs)
+		now := time.Now()
+		window = append(window, sample{now, consumed})
+		if len(window) > 6 {
+			window = window[1:]
+		}
+		first := window[0]
+		rate := float64(consumed-first.consumed) / now.Sub(first.at).Seconds()
+		line += fmt.Sprintf(" | %s ev/s", group(int64(rate)))
+		if tty {
+			fmt.Fprintf(out, "\r\033[K%s", line)
+		} else if n%5 == 0 {
+			fmt.Fprintln(out, line)
+		}
+	}
+}
+
+// statusLine sums the connectors' metrics: produced by sources; consumed,
+// committed and dead-lettered by sinks; lag is Kafka's: end offsets minus
+// the sink groups' committed offsets.
+func statusLine(ctx context.Context, w *runningWorker, cfgs []*connector.ConnectorConfig) (line string, consumed int64) {
+	var produced, committed, dlq, lag int64
+	var failed []string
+	for _, c := range cfgs {
+		t, _ := w.Totals(c.Name)
+		produced += t.Produced
+		consumed += t.Consumed
+		committed += t.Committed
+		dlq += t.DeadLettered
+		if c.Plugin.Kind == connector.KindSink {
+			lag += sinkLag(ctx, w.admin, c)
+		}
+	}
+	for _, st := range w.Status() {
+		for _, t := range st.Tasks {
+			if t.State == worker.StateFailed {
+				failed = append(failed, fmt.Sprintf("%s/%d", st.Name, t.ID))
+			}
+		}
+	}
+	line = fmt.Sprintf("produced %s | consumed %s | committed %s | lag %s | DLQ %s",
+		group(produced), group(consumed), group(committed), group(lag), group(dlq))
+	if len(failed) > 0 {
+		line += " | FAILED: " + strings.Join(failed, ", ")
+	}
+	return line, consumed
+}
+
+func sinkLag(ctx context.Context, admin connector.Admin, c *connector.ConnectorConfig) int64 {
+	qctx, cancel := context.WithTimeout(ctx, 800*time.Millisecond)
+	defer cancel()
+	tps, err := admin.Partitions(qctx, c.Sink.Topics, c.TopicsRegex)
+	if err != nil || len(tps) == 0 {
+		return 0
+	}
+	ends, err := admin.EndOffsets(qctx, tps)
+	if err != nil {
+		return 0
+	}
+	committed, err := admin.GroupOffsets(qctx, c.Group())
+	if err != nil {
+		return 0
+	}
+	var lag int64
+	for tp, end := range ends {
+		lag += max(0, end-committed[tp])
+	}
+	return lag
+}
+
+// group renders n with thousands separators.
+func group(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
