@@ -80,13 +80,18 @@ func (c *Client) NewCommitter(cfg connector.ProducerConfig) (connector.Committer
 // Partition < 0 goes to the partition its key hashes to (murmur2, as the
 // Java producer), or to any partition when it has no key.
 //
+// Records are checked before the transaction begins: one for a partition
+// its topic does not have, or larger than batch.size, fails the Commit
+// with nothing written; a missing topic fails it retryably.
+//
 // ctx bounds handing the records to the producer; once they are handed
 // over, the commit runs to its end, bounded by sarama's own timeouts and
 // retries. Errors: connector.ErrFenced (wrapped) when a newer producer
-// owns the transactional id or the group generation is stale; a
-// connector.RetryableError when the transaction failed for a transient
-// reason and was aborted; any other error when the records were refused
-// (the transaction was aborted) or the transaction's fate is unknown.
+// owns the transactional id (then every later Commit fails the same way)
+// or the group generation is stale; a connector.RetryableError when the
+// transaction failed for a transient reason and was aborted; any other
+// error when the records were refused, the broker rejected them (the
+// transaction was aborted), or the transaction's fate is unknown.
 func (c *Committer) Commit(ctx context.Context, records []connector.ProducerRecord, offsets map[connector.TopicPartition]int64, gen *connector.Generation) error {
 	if c.closed {
 		return fmt.Errorf("kafka committer %s: commit after Close", c.txid)

@@ -245,11 +245,14 @@ func TestNewConsumerValidates(t *testing.T) {
 
 func TestWithDefaultsFillsZeroFields(t *testing.T) {
 	o := withDefaults(connector.ConsumerOverrides{MaxPollRecords: 7})
-	if o.MaxPollRecords != 7 || o.IsolationLevel != "read_committed" || o.SessionTimeout != 45*time.Second || o.FetchMaxBytes != 52428800 {
-		t.Errorf("withDefaults = %+v", o)
+	if o.MaxPollRecords != 7 {
+		t.Errorf("withDefaults replaced a given value: max.poll.records = %d", o.MaxPollRecords)
+	}
+	if o.IsolationLevel != "read_committed" || o.AutoOffsetReset != "earliest" || o.SessionTimeout <= 0 || o.FetchMaxBytes <= 0 || o.HeartbeatInterval <= 0 {
+		t.Errorf("withDefaults left defaults out: %+v", o)
 	}
 	p := withDefaults(connector.ProducerOverrides{})
-	if p.CompressionType != "lz4" || p.TransactionTimeout != time.Minute {
+	if p.CompressionType != "lz4" || p.TransactionTimeout <= 0 || p.BatchSize <= 0 {
 		t.Errorf("withDefaults = %+v", p)
 	}
 }
