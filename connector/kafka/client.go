@@ -30,6 +30,9 @@ type Client struct {
 	// topicRefresh is how often a consumer with a topic regex looks for
 	// new matching topics; tests shorten it.
 	topicRefresh time.Duration
+	// txnRetries, when set, replaces sarama's retries of transaction
+	// requests (50, 100ms apart); tests shorten them.
+	txnRetries int
 
 	mu     sync.Mutex
 	shared sarama.Client
@@ -193,6 +196,10 @@ func (c *Client) producerConfig(pc connector.ProducerConfig, o connector.Produce
 	cfg.Net.MaxOpenRequests = 1
 	cfg.Producer.Transaction.ID = pc.TransactionalID
 	cfg.Producer.Transaction.Timeout = o.TransactionTimeout
+	if c.txnRetries > 0 {
+		cfg.Producer.Transaction.Retry.Max = c.txnRetries
+		cfg.Producer.Transaction.Retry.Backoff = 10 * time.Millisecond
+	}
 	// Commit learns about failures from the transaction state, and waits
 	// for acknowledgements through CommitTxn; nobody reads these channels.
 	cfg.Producer.Return.Successes = false

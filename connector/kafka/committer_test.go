@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/connectd/connectd/connector"
 )
@@ -339,5 +342,87 @@ func TestErrorClassification(t *testing.T) {
 		if got := isTransient(tc.err); got != tc.transient {
 			t.Errorf("isTransient(%v) = %v", tc.err, got)
 		}
+	}
+}
+
+func TestCommitTransientFailureIsRetryableAndAborted(t *testing.T) {
+	kc := newFakeCluster(t)
+	addr := kc.ListenAddrs()[0]
+	c := newTestClient(t, addr)
+	c.txnRetries = 3
+	createTopic(t, c, "in", 1)
+	createTopic(t, c, "out", 1)
+	cm := newCommitter(t, c, "flaky")
+	ctx := context.Background()
+
+	// The group coordinator keeps answering NOT_COORDINATOR.
+	var failing atomic.Bool
+	failing.Store(true)
+	kc.ControlKey(int16(kmsg.TxnOffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		if !failing.Load() {
+			return nil, nil, false
+		}
+		kc.KeepControl()
+		req := kreq.(*kmsg.TxnOffsetCommitRequest)
+		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewTxnOffsetCommitResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.NotCoordinator.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	gen := &connector.Generation{GroupID: "connect-flaky", GenerationID: -1}
+	err := cm.Commit(ctx, outRecords("out", 0, 10), map[connector.TopicPartition]int64{tp("in", 0): 1}, gen)
+	if _, retry := connector.IsRetryable(err); !retry {
+		t.Fatalf("Commit while the coordinator moves: err = %v, want a retryable error", err)
+	}
+	failing.Store(false)
+	if err := cm.Commit(ctx, outRecords("out", 10, 10), map[connector.TopicPartition]int64{tp("in", 0): 1}, gen); err != nil {
+		t.Fatalf("retried Commit: %v", err)
+	}
+	got, err := c.TopicReader().ReadAll(ctx, "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 || string(got[0].Value) != "v10" {
+		t.Errorf("read %v, want only the retried commit's v10..v19", values(got))
+	}
+	committed, _ := c.Admin().GroupOffsets(ctx, "connect-flaky")
+	if committed[tp("in", 0)] != 1 {
+		t.Errorf("group offsets %v, want in-0=1", committed)
+	}
+}
+
+func TestCommitCancelledIsAllOrNothing(t *testing.T) {
+	addr := newCluster(t)
+	c := newTestClient(t, addr)
+	createTopic(t, c, "out", 3)
+	cm := newCommitter(t, c, "cancel")
+	recs := outRecords("out", 0, 50_000)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	err := cm.Commit(ctx, recs, nil, nil)
+	got, rerr := c.TopicReader().ReadAll(context.Background(), "out")
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	switch {
+	case err == nil && len(got) != len(recs):
+		t.Errorf("Commit succeeded but %d of %d records are visible", len(got), len(recs))
+	case err != nil && !errors.Is(err, context.Canceled):
+		t.Errorf("Commit = %v, want nil or context.Canceled", err)
+	case err != nil && len(got) != 0:
+		t.Errorf("cancelled Commit left %d records visible", len(got))
+	}
+	t.Logf("commit: %v (%d visible)", err, len(got))
+	if err := cm.Commit(context.Background(), outRecords("out", 0, 5), nil, nil); err != nil {
+		t.Fatalf("Commit after a cancelled one: %v", err)
 	}
 }

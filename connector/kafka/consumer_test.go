@@ -260,3 +260,18 @@ func TestWithDefaultsFillsZeroFields(t *testing.T) {
 func containsAll(s string, subs ...string) bool {
 	return !slices.ContainsFunc(subs, func(sub string) bool { return !regexp.MustCompile(regexp.QuoteMeta(sub)).MatchString(s) })
 }
+
+func TestConsumerWaitsForMissingTopic(t *testing.T) {
+	addr := newCluster(t)
+	c := newTestClient(t, addr)
+	r := startConsumer(t, c, connector.ConsumerConfig{Group: "connect-later", Topics: []string{"later"}})
+	if ev, ok, err := r.Poll(context.Background(), 500*time.Millisecond); ok || err != nil {
+		t.Fatalf("Poll before the topic exists = %v, %v, %v; want nothing", ev.Kind, ok, err)
+	}
+	createTopic(t, c, "later", 1)
+	produce(t, addr, "later", 1, 3)
+	r.nextKind(t, connector.EventAssigned, 20*time.Second).Done(nil)
+	if recs := r.records(t, 3, 10*time.Second); string(recs[2].Value) != "later-2" {
+		t.Errorf("records %v", values(recs))
+	}
+}

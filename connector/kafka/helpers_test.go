@@ -18,13 +18,19 @@ import (
 // its bootstrap address.
 func newCluster(t testing.TB, opts ...kfake.Opt) string {
 	t.Helper()
+	return newFakeCluster(t, opts...).ListenAddrs()[0]
+}
+
+// newFakeCluster is newCluster for tests that inject faults.
+func newFakeCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
 	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.DefaultNumPartitions(3)}, opts...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return c.ListenAddrs()[0]
+	return c
 }
 
 func testLogger(t testing.TB) *slog.Logger {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/connectd/connectd/connector"
 )
@@ -90,16 +91,16 @@ func TestReadAllTransactionalTopic(t *testing.T) {
 }
 
 func TestReadAllManyRecords(t *testing.T) {
-	addr := newCluster(t)
+	addr := newCluster(t, kfake.NumBrokers(3)) // partition leaders on different brokers
 	c := newTestClient(t, addr)
-	createTopic(t, c, "big", 1)
+	createTopic(t, c, "big", 3)
 	cm := newCommitter(t, c, "big-src")
 	ctx := context.Background()
 	want := 0
 	for i := range 5 {
 		recs := make([]connector.ProducerRecord, 4000)
 		for j := range recs {
-			recs[j] = connector.ProducerRecord{Topic: "big", Partition: 0, Value: fmt.Appendf(nil, "%05d-%s", want, make([]byte, 500))}
+			recs[j] = connector.ProducerRecord{Topic: "big", Partition: int32(want % 3), Value: fmt.Appendf(nil, "%05d-%s", want, make([]byte, 500))}
 			want++
 		}
 		if err := cm.Commit(ctx, recs, nil, nil); err != nil {
@@ -113,9 +114,14 @@ func TestReadAllManyRecords(t *testing.T) {
 	if len(got) != want {
 		t.Fatalf("read %d records, want %d", len(got), want)
 	}
-	for i, r := range got {
-		if string(r.Value[:5]) != fmt.Sprintf("%05d", i) {
-			t.Fatalf("record %d is %s", i, r.Value[:5])
+	// Partition order, then offset order: 0, 3, 6, … then 1, 4, … then 2, 5, ….
+	i := 0
+	for p := range 3 {
+		for v := p; v < want; v += 3 {
+			if r := got[i]; r.Partition != int32(p) || string(r.Value[:5]) != fmt.Sprintf("%05d", v) {
+				t.Fatalf("record %d is %s in partition %d, want %05d in %d", i, r.Value[:5], r.Partition, v, p)
+			}
+			i++
 		}
 	}
 }
