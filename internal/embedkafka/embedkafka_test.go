@@ -126,7 +126,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 	}
 }
 
-func TestInMemoryLosesDataAndNoAutoCreate(t *testing.T) {
+func TestTopicsAreNotAutoCreated(t *testing.T) {
 	b := start(t, Config{Addr: "127.0.0.1:0"})
 	cfg := saramaConfig()
 	cfg.Metadata.Retry.Max = 1
