@@ -177,6 +177,8 @@ func (c *Client) consumerConfig(cc connector.ConsumerConfig, o connector.Consume
 	cfg.Consumer.Group.Heartbeat.Interval = o.HeartbeatInterval
 	cfg.Consumer.Group.Rebalance.Timeout = o.MaxPollInterval
 	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
+	// Static membership (KIP-345): a restarted task rejoins as itself.
+	cfg.Consumer.Group.InstanceId = cc.InstanceID
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("kafka consumer for group %s: invalid consumer settings: %w", cc.Group, err)
 	}
