@@ -45,7 +45,7 @@ func (k *kafkaFlags) start(logger *slog.Logger) (brokers []string, stop func() e
 		}
 		return []string{b.Addr()}, b.Close, nil
 	default:
-		return nil, nil, usageError{"say which Kafka to use: --bootstrap-servers host:port or --embedded-kafka DIR"}
+		return nil, nil, usageError{"say which Kafka to use: --bootstrap-servers host:port, --embedded-kafka DIR, or --data-dir DIR (embedded Kafka in DIR/kafka)"}
 	}
 }
 
@@ -54,7 +54,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var kf kafkaFlags
 	kf.register(fs)
 	configDir := fs.String("config-dir", "", "directory of connector configs (*.json, Kafka Connect's envelope)")
-	dataDir := fs.String("data-dir", "", "directory for the worker's own state (default: none kept)")
+	dataDir := fs.String("data-dir", "", "directory for the worker's own state; without --bootstrap-servers or --embedded-kafka, the embedded Kafka keeps its data in DATA-DIR/kafka")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long tasks get to flush and commit on stop")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
@@ -79,6 +79,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *dataDir != "" {
 		if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 			return err
+		}
+		if kf.bootstrap == "" && kf.embedded == "" {
+			kf.embedded = filepath.Join(*dataDir, "kafka")
 		}
 	}
 	brokers, stopKafka, err := kf.start(logger)
