@@ -130,6 +130,9 @@ type Admin interface {
 	AlterGroupOffsets(ctx context.Context, group string, offsets map[TopicPartition]int64) error
 	// DeleteGroupOffsets removes the committed offsets of the partitions.
 	DeleteGroupOffsets(ctx context.Context, group string, tps []TopicPartition) error
+	// RemoveGroupMembers makes static members (by group.instance.id) leave
+	// the group; they do not leave on their own when they close.
+	RemoveGroupMembers(ctx context.Context, group string, instanceIDs []string) error
 }
 
 // TopicReader reads whole topics, for the compacted stores (source offsets,

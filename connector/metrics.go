@@ -1,6 +1,10 @@
 package connector
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+)
 
 // TaskMetrics counts what one task did. The task loop updates it; anyone
 // may read it concurrently. The worker owns one per task and exports them
@@ -23,4 +27,37 @@ type TaskMetrics struct {
 	Transactions atomic.Int64
 	// Retries counts waits in the retry loop.
 	Retries atomic.Int64
+
+	topicsMu sync.Mutex
+	topics   map[string]bool
+}
+
+// NoteTopic records that the task used topic: consumed it (sinks) or
+// produced to it (sources). These are Kafka Connect's active topics.
+func (m *TaskMetrics) NoteTopic(topic string) {
+	m.topicsMu.Lock()
+	if m.topics == nil {
+		m.topics = map[string]bool{}
+	}
+	m.topics[topic] = true
+	m.topicsMu.Unlock()
+}
+
+// Topics returns the active topics, sorted.
+func (m *TaskMetrics) Topics() []string {
+	m.topicsMu.Lock()
+	defer m.topicsMu.Unlock()
+	out := make([]string, 0, len(m.topics))
+	for t := range m.topics {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ResetTopics forgets the active topics.
+func (m *TaskMetrics) ResetTopics() {
+	m.topicsMu.Lock()
+	clear(m.topics)
+	m.topicsMu.Unlock()
 }

@@ -291,6 +291,7 @@ func (t *SinkTask) assigned(ctx context.Context, ev ConsumerEvent) error {
 		return fmt.Errorf("open sink: %w", err)
 	}
 	for tp, off := range ev.Partitions {
+		t.p.Metrics.NoteTopic(tp.Topic)
 		if s, ok := seek[tp]; ok {
 			off = s
 		}

@@ -43,6 +43,13 @@ func (o SourceOffsets) Lookup(partition map[string]any, dst any) (bool, error) {
 	return true, json.Unmarshal(raw, dst)
 }
 
+// Each calls fn with every partition's canonical JSON and its offset JSON.
+func (o SourceOffsets) Each(fn func(partition, offset json.RawMessage)) {
+	for k, v := range o.entries {
+		fn(json.RawMessage(k), v)
+	}
+}
+
 // Len returns how many partitions have a committed offset.
 func (o SourceOffsets) Len() int { return len(o.entries) }
 

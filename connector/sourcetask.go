@@ -203,6 +203,7 @@ func (t *SourceTask) add(ctx context.Context, recs []SourceRecord) error {
 				return err
 			}
 			t.ensured[r.Record.Topic] = true
+			t.p.Metrics.NoteTopic(r.Record.Topic)
 		}
 		t.pending = append(t.pending, r.Record)
 		if r.Partition != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -45,15 +47,17 @@ type TaskStatus struct {
 	ID    int
 	State State
 	// Trace is the error that failed the task, when State is FAILED.
-	Trace string
+	Trace    string
+	WorkerID string
 }
 
 // ConnectorStatus is the state of a connector and its tasks.
 type ConnectorStatus struct {
-	Name  string
-	Kind  connector.PluginKind
-	State State
-	Tasks []TaskStatus
+	Name     string
+	Kind     connector.PluginKind
+	State    State
+	WorkerID string
+	Tasks    []TaskStatus
 }
 
 // Options configure a Worker.
@@ -65,21 +69,33 @@ type Options struct {
 	WorkerID string
 	// ShutdownTimeout bounds each task's final flush and commit (default 10s).
 	ShutdownTimeout time.Duration
+	// Store keeps connectors created or changed at run time; nil keeps
+	// them in memory only.
+	Store ConfigStore
 }
 
-// Worker runs a set of connectors. Build it with New, add connectors, then
-// Run it; Run owns every task goroutine.
+// Worker runs a set of connectors and changes them at run time. Build it
+// with New, add the connectors to start with (Add or Load), then Run it;
+// Run owns every task goroutine. The management methods (api.go) may be
+// called at any time from any goroutine.
 type Worker struct {
-	opts       Options
-	mu         sync.Mutex
-	connectors map[string]*runningConnector
-	order      []string
+	opts Options
+
+	// opMu serialises lifecycle changes; mu guards the fields below and
+	// is never held while waiting for a task.
+	opMu    sync.Mutex
+	mu      sync.Mutex
+	conns   map[string]*conn
+	runCtx  context.Context
+	running bool
+	wg      sync.WaitGroup
 }
 
-type runningConnector struct {
-	cfg     *connector.ConnectorConfig
-	tasks   []*taskSlot
-	metrics []*connector.TaskMetrics
+type conn struct {
+	cfg      *connector.ConnectorConfig
+	target   State // RUNNING, PAUSED or STOPPED
+	fileHash string
+	tasks    []*taskSlot
 }
 
 type taskSlot struct {
@@ -87,6 +103,8 @@ type taskSlot struct {
 	state   State
 	trace   string
 	metrics *connector.TaskMetrics
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // New returns a worker with no connectors. It starts nothing.
@@ -101,50 +119,128 @@ func New(opts Options) (*Worker, error) {
 		host, _ := os.Hostname()
 		opts.WorkerID = host
 	}
-	return &Worker{opts: opts, connectors: map[string]*runningConnector{}}, nil
+	if opts.Store == nil {
+		opts.Store = &MemoryStore{}
+	}
+	return &Worker{opts: opts, conns: map[string]*conn{}}, nil
 }
 
-// Add registers a validated connector config; it runs when Run is called.
+// WorkerID returns the id this worker reports in statuses.
+func (w *Worker) WorkerID() string { return w.opts.WorkerID }
+
+// Registry returns the plugins this worker can run.
+func (w *Worker) Registry() *connector.Registry { return w.opts.Registry }
+
+// Add registers a validated connector to run with target RUNNING. It is
+// not written to the store (it came from a file the caller manages).
 func (w *Worker) Add(cfg *connector.ConnectorConfig) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, dup := w.connectors[cfg.Name]; dup {
-		return fmt.Errorf("connector %q is defined twice", cfg.Name)
+	return w.add(cfg, StateRunning, "")
+}
+
+// Load registers connectors from the store (see Reconcile), each with its
+// target state.
+func (w *Worker) Load(stored []StoredConnector) error {
+	for _, s := range stored {
+		cfg, err := w.opts.Registry.Parse(s.Name, s.Config)
+		if err != nil {
+			return fmt.Errorf("connector %s: %w", s.Name, err)
+		}
+		target := s.Target
+		if target == "" {
+			target = StateRunning
+		}
+		if err := w.add(cfg, target, s.FileHash); err != nil {
+			return err
+		}
 	}
-	rc := &runningConnector{cfg: cfg}
-	for i := 0; i < taskCount(cfg); i++ {
-		m := &connector.TaskMetrics{}
-		rc.tasks = append(rc.tasks, &taskSlot{id: i, state: StateUnassigned, metrics: m})
-		rc.metrics = append(rc.metrics, m)
-	}
-	w.connectors[cfg.Name] = rc
-	w.order = append(w.order, cfg.Name)
 	return nil
 }
 
-// taskCount is how many tasks a connector runs: tasks.max.
-func taskCount(cfg *connector.ConnectorConfig) int { return cfg.Common.TasksMax }
+func (w *Worker) add(cfg *connector.ConnectorConfig, target State, hash string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, dup := w.conns[cfg.Name]; dup {
+		return fmt.Errorf("connector %q is defined twice", cfg.Name)
+	}
+	c := &conn{cfg: cfg, target: target, fileHash: hash}
+	c.tasks = newSlots(cfg)
+	w.conns[cfg.Name] = c
+	if w.running && target == StateRunning {
+		w.startLocked(c)
+	}
+	return nil
+}
 
-// Run starts every task and blocks until ctx is done and every task has
-// stopped (each flushes and commits within ShutdownTimeout). A task that
-// fails is marked FAILED with its error and the others go on. Run returns
-// nil after a clean stop.
+func newSlots(cfg *connector.ConnectorConfig) []*taskSlot {
+	slots := make([]*taskSlot, cfg.Common.TasksMax)
+	for i := range slots {
+		slots[i] = &taskSlot{id: i, state: StateUnassigned, metrics: &connector.TaskMetrics{}}
+	}
+	return slots
+}
+
+// Run starts the tasks of every connector whose target is RUNNING and
+// blocks until ctx is done; then every task stops (each flushes and commits
+// within ShutdownTimeout) and Run returns. A task that fails is marked
+// FAILED with its error and the others go on.
 func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
-	var wg sync.WaitGroup
-	for _, name := range w.order {
-		rc := w.connectors[name]
-		for _, slot := range rc.tasks {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				w.runTask(ctx, rc.cfg, slot)
-			}()
+	w.runCtx, w.running = ctx, true
+	for _, c := range w.conns {
+		if c.target == StateRunning {
+			w.startLocked(c)
 		}
 	}
 	w.mu.Unlock()
-	wg.Wait()
+	<-ctx.Done()
+	w.opMu.Lock() // no lifecycle change from here on
+	w.mu.Lock()
+	w.running = false
+	w.mu.Unlock()
+	w.wg.Wait()
+	w.opMu.Unlock()
 	return nil
+}
+
+// startLocked starts c's tasks; w.mu is held.
+func (w *Worker) startLocked(c *conn) {
+	for _, slot := range c.tasks {
+		if slot.done != nil {
+			continue // still running
+		}
+		tctx, cancel := context.WithCancel(w.runCtx)
+		slot.cancel, slot.done = cancel, make(chan struct{})
+		slot.state, slot.trace = StateRunning, ""
+		cfg, done := c.cfg, slot.done
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			defer close(done)
+			w.runTask(tctx, cfg, slot)
+		}()
+	}
+}
+
+// stopTasks stops the given tasks (each flushes and commits) and waits for
+// them; w.mu must not be held.
+func (w *Worker) stopTasks(slots []*taskSlot) {
+	w.mu.Lock()
+	var waits []chan struct{}
+	for _, s := range slots {
+		if s.cancel != nil {
+			s.cancel()
+			waits = append(waits, s.done)
+		}
+	}
+	w.mu.Unlock()
+	for _, d := range waits {
+		<-d
+	}
+	w.mu.Lock()
+	for _, s := range slots {
+		s.cancel, s.done = nil, nil
+	}
+	w.mu.Unlock()
 }
 
 func (w *Worker) setState(slot *taskSlot, s State, trace string) {
@@ -169,20 +265,22 @@ func (w *Worker) runTask(ctx context.Context, cfg *connector.ConnectorConfig, sl
 	}
 }
 
+// transactionalID is the id of a task's transactional producer and, for
+// sinks, its static group membership.
+func transactionalID(name string, task int) string { return fmt.Sprintf("connectd-%s-%d", name, task) }
+
 func (w *Worker) startTask(ctx context.Context, cfg *connector.ConnectorConfig, slot *taskSlot) error {
 	k := w.opts.Kafka
-	txnID := fmt.Sprintf("connectd-%s-%d", cfg.Name, slot.id)
-	clientID := fmt.Sprintf("connectd-%s-%d", cfg.Name, slot.id)
-	committer, err := k.NewCommitter(connector.ProducerConfig{TransactionalID: txnID, ClientID: clientID, Overrides: cfg.Producer})
+	txnID := transactionalID(cfg.Name, slot.id)
+	committer, err := k.NewCommitter(connector.ProducerConfig{TransactionalID: txnID, ClientID: txnID, Overrides: cfg.Producer})
 	if err != nil {
 		return fmt.Errorf("create transactional producer: %w", err)
 	}
 	defer committer.Close()
-	w.setState(slot, StateRunning, "")
 	switch cfg.Plugin.Kind {
 	case connector.KindSink:
 		consumer, err := k.NewConsumer(connector.ConsumerConfig{
-			Group: cfg.Group(), Topics: cfg.Sink.Topics, TopicsRegex: cfg.TopicsRegex, ClientID: clientID,
+			Group: cfg.Group(), Topics: cfg.Sink.Topics, TopicsRegex: cfg.TopicsRegex, ClientID: txnID,
 			InstanceID: txnID, Overrides: cfg.Consumer,
 		})
 		if err != nil {
@@ -209,32 +307,58 @@ func (w *Worker) startTask(ctx context.Context, cfg *connector.ConnectorConfig, 
 	return fmt.Errorf("connector %q: plugin kind %q cannot run", cfg.Name, cfg.Plugin.Kind)
 }
 
-// Status returns the status of every connector, in the order they were added.
+// Status returns the status of every connector, sorted by name.
 func (w *Worker) Status() []ConnectorStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []ConnectorStatus
-	for _, name := range w.order {
-		rc := w.connectors[name]
-		cs := ConnectorStatus{Name: name, Kind: rc.cfg.Plugin.Kind, State: StateRunning}
-		for _, s := range rc.tasks {
-			cs.Tasks = append(cs.Tasks, TaskStatus{ID: s.id, State: s.state, Trace: s.trace})
-		}
-		out = append(out, cs)
+	for _, name := range w.namesLocked() {
+		out = append(out, w.statusLocked(w.conns[name]))
 	}
 	return out
+}
+
+func (w *Worker) namesLocked() []string {
+	names := make([]string, 0, len(w.conns))
+	for n := range w.conns {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (w *Worker) statusLocked(c *conn) ConnectorStatus {
+	cs := ConnectorStatus{Name: c.cfg.Name, Kind: c.cfg.Plugin.Kind, State: c.target, WorkerID: w.opts.WorkerID}
+	if !w.running && c.target == StateRunning {
+		cs.State = StateUnassigned
+	}
+	if c.target == StateStopped {
+		cs.Tasks = []TaskStatus{}
+		return cs
+	}
+	for _, s := range c.tasks {
+		st := s.state
+		if c.target == StatePaused && st != StateFailed {
+			st = StatePaused
+		}
+		cs.Tasks = append(cs.Tasks, TaskStatus{ID: s.id, State: st, Trace: s.trace, WorkerID: w.opts.WorkerID})
+	}
+	return cs
 }
 
 // Totals sums the metrics of every task of a connector; ok is false for an
 // unknown connector.
 func (w *Worker) Totals(name string) (t Totals, ok bool) {
 	w.mu.Lock()
-	rc, ok := w.connectors[name]
-	w.mu.Unlock()
-	if !ok {
-		return t, false
+	c, ok := w.conns[name]
+	var ms []*connector.TaskMetrics
+	if ok {
+		for _, s := range c.tasks {
+			ms = append(ms, s.metrics)
+		}
 	}
-	for _, m := range rc.metrics {
+	w.mu.Unlock()
+	for _, m := range ms {
 		t.Consumed += m.Consumed.Load()
 		t.Written += m.Written.Load()
 		t.Committed += m.Committed.Load()
@@ -244,7 +368,7 @@ func (w *Worker) Totals(name string) (t Totals, ok bool) {
 		t.Transactions += m.Transactions.Load()
 		t.Retries += m.Retries.Load()
 	}
-	return t, true
+	return t, ok
 }
 
 // Totals is a snapshot of a connector's summed task metrics.
@@ -252,30 +376,39 @@ type Totals struct {
 	Consumed, Written, Committed, Produced, DeadLettered, Skipped, Transactions, Retries int64
 }
 
-// Config returns the config of a connector.
+// Config returns the parsed config of a connector.
 func (w *Worker) Config(name string) (*connector.ConnectorConfig, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	rc, ok := w.connectors[name]
+	c, ok := w.conns[name]
 	if !ok {
 		return nil, false
 	}
-	return rc.cfg, true
+	return c.cfg, true
 }
 
 // LoadDir reads and validates every *.json connector file in dir, in name
 // order. It returns every problem of every file at once (each prefixed with
 // its file name), and no configs when there is any.
 func LoadDir(reg *connector.Registry, dir string) ([]*connector.ConnectorConfig, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	files, err := ConfigFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s holds no *.json connector configs", dir)
 	}
-	sort.Strings(files)
 	return LoadFiles(reg, files)
+}
+
+// ConfigFiles lists the *.json files of a config directory, sorted.
+func ConfigFiles(dir string) ([]string, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("config dir: %w", err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	sort.Strings(files)
+	return files, err
 }
 
 // LoadFiles reads and validates connector files; see LoadDir.
@@ -308,3 +441,14 @@ func LoadFiles(reg *connector.Registry, files []string) ([]*connector.ConnectorC
 	}
 	return cfgs, nil
 }
+
+// invalidConfig is Kafka Connect's 400 for a config that does not validate.
+func invalidConfig(class string, err error) *Error {
+	lines := strings.Split(err.Error(), "\n")
+	return &Error{Code: http.StatusBadRequest, Message: fmt.Sprintf(
+		"Connector configuration is invalid and contains the following %d error(s):\n%s\nYou can also find the above list of errors at the endpoint `/connector-plugins/%s/config/validate`",
+		len(lines), strings.Join(lines, "\n"), class)}
+}
+
+// cloneConfig copies a raw config map.
+func cloneConfig(m map[string]string) map[string]string { return maps.Clone(m) }

@@ -281,3 +281,40 @@ func deleteGroupOffsetsOnce(client sarama.Client, group string, tps []connector.
 	}
 	return errors.Join(errs...)
 }
+
+// RemoveGroupMembers makes the static members with these group instance
+// ids leave group (KIP-345): static members do not leave when they close,
+// so a stopped or deleted connector removes them for its group to become
+// empty at once. Unknown ids are not an error.
+func (a *Admin) RemoveGroupMembers(ctx context.Context, group string, instanceIDs []string) error {
+	if len(instanceIDs) == 0 {
+		return nil
+	}
+	_, admin, err := a.c.conn()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	resp, err := admin.RemoveMemberFromConsumerGroup(group, instanceIDs)
+	if err != nil {
+		if errors.Is(err, sarama.ErrUnknownMemberId) || errors.Is(err, sarama.ErrGroupIDNotFound) {
+			return nil
+		}
+		return fmt.Errorf("kafka admin: remove members %v of group %s: %w", instanceIDs, group, err)
+	}
+	if resp.Err != sarama.ErrNoError && resp.Err != sarama.ErrUnknownMemberId && resp.Err != sarama.ErrGroupIDNotFound {
+		return fmt.Errorf("kafka admin: remove members %v of group %s: %w", instanceIDs, group, resp.Err)
+	}
+	for _, m := range resp.Members {
+		if m.Err != sarama.ErrNoError && m.Err != sarama.ErrUnknownMemberId {
+			id := m.MemberId
+			if m.GroupInstanceId != nil {
+				id = *m.GroupInstanceId
+			}
+			return fmt.Errorf("kafka admin: remove member %s of group %s: %w", id, group, m.Err)
+		}
+	}
+	return nil
+}
