@@ -133,6 +133,8 @@ type Admin interface {
 	// RemoveGroupMembers makes static members (by group.instance.id) leave
 	// the group; they do not leave on their own when they close.
 	RemoveGroupMembers(ctx context.Context, group string, instanceIDs []string) error
+	// ClusterID returns the Kafka cluster's id.
+	ClusterID(ctx context.Context) (string, error)
 }
 
 // TopicReader reads whole topics, for the compacted stores (source offsets,

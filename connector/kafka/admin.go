@@ -318,3 +318,26 @@ func (a *Admin) RemoveGroupMembers(ctx context.Context, group string, instanceID
 	}
 	return nil
 }
+
+// ClusterID returns the id of the Kafka cluster, from a metadata request.
+func (a *Admin) ClusterID(ctx context.Context) (string, error) {
+	client, _, err := a.c.conn()
+	if err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	b := client.LeastLoadedBroker()
+	if b == nil {
+		return "", errors.New("kafka admin: cluster id: no broker is reachable")
+	}
+	resp, err := b.GetMetadata(&sarama.MetadataRequest{Version: 7})
+	if err != nil {
+		return "", fmt.Errorf("kafka admin: cluster id: %w", err)
+	}
+	if resp.ClusterID == nil {
+		return "", nil
+	}
+	return *resp.ClusterID, nil
+}
