@@ -54,7 +54,9 @@ type MemoryStore struct {
 func (s *MemoryStore) Load() (map[string]StoredConnector, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.m), nil
+	out := make(map[string]StoredConnector, len(s.m))
+	maps.Copy(out, s.m)
+	return out, nil
 }
 
 // Put implements ConfigStore.
@@ -161,10 +163,12 @@ func (s *FileStore) Remove(name string) error {
 // Every config, from files and from the store, must validate; all problems
 // are returned at once and nothing is changed then.
 func Reconcile(reg *connector.Registry, store ConfigStore, files []string) ([]StoredConnector, error) {
-	stored, err := store.Load()
+	loaded, err := store.Load()
 	if err != nil {
 		return nil, err
 	}
+	stored := make(map[string]StoredConnector, len(loaded))
+	maps.Copy(stored, loaded)
 	var problems []string
 	var updates []StoredConnector
 	fromFiles := map[string]string{}

@@ -125,21 +125,37 @@ func (a *Admin) OffsetsForTime(ctx context.Context, tps []connector.TopicPartiti
 	if err != nil {
 		return nil, err
 	}
-	var past []connector.TopicPartition
-	for tp, off := range out {
-		if off < 0 {
-			past = append(past, tp)
-		}
-	}
-	if len(past) == 0 {
-		return out, nil
-	}
-	end, err := a.list(ctx, "end offsets", past, sarama.OffsetNewest)
+	end, err := a.list(ctx, "end offsets", tps, sarama.OffsetNewest)
 	if err != nil {
 		return nil, err
 	}
-	for tp, off := range end {
-		out[tp] = off
+	client, _, err := a.c.conn()
+	if err != nil {
+		return nil, err
+	}
+	// ListOffsets answers with the first offset whose batch timestamp is
+	// at or after t, and transaction markers carry the time of the commit,
+	// not of the data: on a transactional topic whose records carry event
+	// times, the answer can be a marker far past the records wanted. It is
+	// a lower bound, so read forward to the first data record at or after t.
+	ms := t.UnixMilli()
+	for tp, off := range out {
+		if off < 0 || off >= end[tp] {
+			out[tp] = end[tp]
+			continue
+		}
+		found := end[tp]
+		err := scanPartition(ctx, client, tp, off, end[tp], func(r connector.Record) bool {
+			if r.Timestamp.UnixMilli() >= ms {
+				found = r.Offset
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("kafka admin: offsets for time: scan %s: %w", tp, err)
+		}
+		out[tp] = found
 	}
 	return out, nil
 }

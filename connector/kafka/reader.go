@@ -81,6 +81,17 @@ func (r *TopicReader) ReadAll(ctx context.Context, topic string) ([]connector.Re
 
 // readPartition appends the committed records of tp in [from, end) to out.
 func readPartition(ctx context.Context, client sarama.Client, tp connector.TopicPartition, from, end int64, out []connector.Record) ([]connector.Record, error) {
+	err := scanPartition(ctx, client, tp, from, end, func(r connector.Record) bool {
+		out = append(out, r)
+		return true
+	})
+	return out, err
+}
+
+// scanPartition calls fn with each committed data record of tp in
+// [from, end), in offset order (control records and aborted transactions
+// skipped), until fn returns false.
+func scanPartition(ctx context.Context, client sarama.Client, tp connector.TopicPartition, from, end int64, fn func(connector.Record) bool) error {
 	pos := from
 	size := int32(readerFetchBytes)
 	// abortedPIDs holds the producers whose current transaction was
@@ -89,16 +100,16 @@ func readPartition(ctx context.Context, client sarama.Client, tp connector.Topic
 	failures := 0
 	for pos < end {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		block, err := fetchBlock(client, tp, pos, size)
 		if err != nil {
 			failures++
 			if !isTransient(err) || failures >= requestAttempts {
-				return nil, fmt.Errorf("fetch at offset %d: %w", pos, err)
+				return fmt.Errorf("fetch at offset %d: %w", pos, err)
 			}
 			if !sleepCtx(ctx, time.Duration(failures)*100*time.Millisecond) {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 			_ = client.RefreshMetadata(tp.Topic)
 			continue
@@ -110,7 +121,7 @@ func readPartition(ctx context.Context, client sarama.Client, tp connector.Topic
 		for _, recs := range block.RecordsSet {
 			b := recs.RecordBatch
 			if b == nil {
-				return nil, fmt.Errorf("offset %d: legacy message format (before Kafka 0.11) is not supported", pos)
+				return fmt.Errorf("offset %d: legacy message format (before Kafka 0.11) is not supported", pos)
 			}
 			if b.PartialTrailingRecord {
 				break
@@ -135,7 +146,9 @@ func readPartition(ctx context.Context, client sarama.Client, tp connector.Topic
 					if off < pos || off >= end {
 						continue
 					}
-					out = append(out, batchRecord(tp, b, rec, off))
+					if !fn(batchRecord(tp, b, rec, off)) {
+						return nil
+					}
 				}
 			}
 			pos = last + 1
@@ -150,7 +163,7 @@ func readPartition(ctx context.Context, client sarama.Client, tp connector.Topic
 		}
 		if isPartialBlock(block) {
 			if size >= readerMaxFetchBytes {
-				return nil, fmt.Errorf("offset %d: a record batch is larger than %d bytes", pos, readerMaxFetchBytes)
+				return fmt.Errorf("offset %d: a record batch is larger than %d bytes", pos, readerMaxFetchBytes)
 			}
 			size *= 2
 			continue
@@ -159,7 +172,7 @@ func readPartition(ctx context.Context, client sarama.Client, tp connector.Topic
 		// left are batches emptied by compaction.
 		break
 	}
-	return out, nil
+	return nil
 }
 
 // isPartialBlock reports whether the response held only part of a batch.
