@@ -164,29 +164,35 @@ func (t *SinkTask) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	// Sink calls get a context that outlives a graceful stop by the
+	// shutdown budget: a stop that arrives during a Write lets it finish
+	// and the final flush and commit run; only past the budget is the sink
+	// cut off (the forced stop).
+	wctx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopWatch := context.AfterFunc(ctx, func() { time.AfterFunc(t.p.ShutdownTimeout, cancelWork) })
+	defer stopWatch()
+
 	t.nextFlush = time.Now().Add(t.p.Config.Common.OffsetFlushInterval)
 	for {
 		if ctx.Err() != nil {
-			return t.shutdown()
+			return t.shutdown(wctx)
 		}
 		wait := time.Until(t.nextFlush)
 		ev, ok, perr := t.p.Consumer.Poll(ctx, max(wait, time.Millisecond))
 		if perr != nil {
 			if ctx.Err() != nil {
-				return t.shutdown()
+				return t.shutdown(wctx)
 			}
 			return fmt.Errorf("consumer: %w", perr)
 		}
 		if ok {
-			if err := t.handle(ctx, ev); err != nil {
+			if err := t.handle(wctx, ev); err != nil {
 				return t.fail(err)
 			}
 		}
 		if !time.Now().Before(t.nextFlush) {
-			if err := t.flushAndCommit(ctx); err != nil {
-				if ctx.Err() != nil {
-					return t.shutdown()
-				}
+			if err := t.flushAndCommit(wctx); err != nil {
 				return t.fail(err)
 			}
 		}
@@ -202,12 +208,11 @@ func (t *SinkTask) fail(err error) error {
 	return err
 }
 
-// shutdown is the graceful end: final flush and commit under a deadline.
-func (t *SinkTask) shutdown() error {
-	sctx, cancel := context.WithTimeout(context.Background(), t.p.ShutdownTimeout)
-	defer cancel()
-	err := t.flushAndCommit(sctx)
-	t.closeAll(sctx)
+// shutdown is the graceful end: final flush and commit, within the
+// shutdown budget that ctx carries.
+func (t *SinkTask) shutdown(ctx context.Context) error {
+	err := t.flushAndCommit(ctx)
+	t.closeAll(ctx)
 	if err != nil {
 		return fmt.Errorf("final commit: %w", err)
 	}
