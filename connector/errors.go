@@ -12,6 +12,13 @@ import (
 // at once and never write again; it is not a failure of the task.
 var ErrFenced = errors.New("task fenced: a newer instance of this task owns its transactional id")
 
+// ErrGenerationStale means a commit carried a consumer-group generation
+// that is no longer current (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID): the
+// group rebalanced while the task was busy. The transaction was aborted and
+// the producer is still usable; the task drops what it had not committed
+// and carries on with its next assignment.
+var ErrGenerationStale = errors.New("consumer group generation is no longer current")
+
 // ErrSourceDone is returned by Source.Poll when the source has nothing more
 // to produce (a generator that reached max.events). The task commits what it
 // has and idles in RUNNING until stopped.

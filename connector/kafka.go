@@ -88,8 +88,9 @@ type Committer interface {
 	// gen's group, all in one Kafka transaction: either all of it becomes
 	// visible to read_committed consumers or none of it. Offsets are the
 	// next offsets to consume. ErrFenced means a newer instance owns the
-	// transactional id (or the group generation moved on): stop and never
-	// call Commit again. A RetryableError means the transaction was
+	// transactional id: stop and never call Commit again.
+	// ErrGenerationStale means gen is no longer the group's current
+	// generation: the transaction was aborted, the Committer stays usable. A RetryableError means the transaction was
 	// aborted and may be retried with the same arguments. Any other error
 	// means the state of the transaction is unknown: restart the task from
 	// the committed offsets.

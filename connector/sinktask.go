@@ -320,7 +320,11 @@ func (t *SinkTask) records(ctx context.Context, recs []Record) error {
 	tp := recs[0].TP()
 	st, ok := t.parts[tp]
 	if !ok {
-		return fmt.Errorf("consumer delivered records of %s, which is not assigned", tp)
+		// Left from a generation whose commit went stale: the partitions
+		// were closed and these records come again after the next
+		// assignment.
+		t.log.Debug("dropping records of a partition not open", "partition", tp.String(), "records", len(recs))
+		return nil
 	}
 	t.p.Metrics.Consumed.Add(int64(len(recs)))
 	out := t.buf[:0]
@@ -483,6 +487,14 @@ func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 		}
 	}
 	err = t.backoff.Do(ctx, "commit", func() error { return t.p.Committer.Commit(ctx, recs, offsets, t.gen) })
+	if errors.Is(err, ErrGenerationStale) {
+		// The group rebalanced while we were busy: another member may own
+		// these partitions now. Drop everything not committed; the consumer
+		// will revoke and assign again, from the committed offsets.
+		t.log.Warn("commit refused: the group generation moved on; dropping uncommitted work until the next assignment", "err", err)
+		t.closeAll(ctx)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("commit offsets: %w", err)
 	}

@@ -631,9 +631,13 @@ type sinkHooks struct {
 	blockFlush bool
 	// holdArmed makes the first Flush after the next accepted Write wait
 	// until release is closed or its ctx is done (a pause: a slow disk, a
-	// GC); held is closed when it starts waiting.
+	// GC); held is closed when it starts waiting. holdAfter arms it.
 	holdArmed, holdNext bool
 	held, release       chan struct{}
+	// holdAt, when positive, arms the hold once the tasks have accepted
+	// that many records (set before the worker starts: records already in
+	// the topic are consumed too fast to arm it from the middle of a run).
+	holdAt int64
 	// onWrite, when set, is called (once) at the start of the next Write
 	// that holds a record; a test stops the worker from there.
 	onWrite func()
@@ -647,13 +651,18 @@ type sinkHooks struct {
 	first, last, openedAt time.Time
 }
 
-// hold makes the next Flush after a Write wait, and returns once it does;
-// the returned release lets it go on (a second call does nothing).
-func (h *sinkHooks) hold(tb testing.TB) (release func()) {
-	tb.Helper()
+// holdAfter arms a hold for the first Flush after the tasks have accepted n
+// records; waitHeld then waits for it. Call it before the worker starts.
+func (h *sinkHooks) holdAfter(n int64) {
 	h.mu.Lock()
-	h.holdArmed = true
+	h.holdAt = n
 	h.mu.Unlock()
+}
+
+// waitHeld waits until the armed hold holds a Flush, and returns its
+// release (a second call does nothing).
+func (h *sinkHooks) waitHeld(tb testing.TB) (release func()) {
+	tb.Helper()
 	select {
 	case <-h.held:
 	case <-time.After(30 * time.Second):
@@ -781,6 +790,9 @@ func (s *hookedSink) Write(ctx context.Context, batch []connector.Record) error 
 	}
 	h.last = now
 	h.written[s.task] += int64(len(batch) - len(rejected))
+	if h.holdAt > 0 && h.total() >= h.holdAt {
+		h.holdAt, h.holdArmed = 0, true
+	}
 	if h.holdArmed && len(batch) > len(rejected) {
 		h.holdArmed, h.holdNext = false, true
 	}

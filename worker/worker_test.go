@@ -631,11 +631,11 @@ func TestFencingBusy(t *testing.T) {
 	produceEvents(t, kp, "clicks", 4, generator.Options{Seed: 6, Users: 1000, Start: genStart, EventsPerSecond: 1000}, n, 5000, false)
 	recs := readTopic(t, kp, "clicks")
 
+	h1.holdAfter(2000)
 	w1 := startWorker(t, newClient(t, addr, logger), reg1, logger, shutdown, fencingConfig(t, reg1, dir))
-	waitFor(t, 30*time.Second, func() bool { w1.checkNotFailed(t); tot, _ := w1.Totals("files"); return tot.Committed >= 2000 },
-		func() string { tot, _ := w1.Totals("files"); return "first sink " + fmtTotals(tot) })
-	release := h1.hold(t)
+	release := h1.waitHeld(t)
 	defer release()
+	w1.checkNotFailed(t)
 
 	w2 := startWorker(t, newClient(t, addr, logger), reg2, logger, shutdown, fencingConfig(t, reg2, dir))
 	waitFor(t, 60*time.Second, func() bool {
@@ -829,11 +829,11 @@ func TestStaleGeneration(t *testing.T) {
 		"consumer.override.max.poll.records":     "100",
 		"consumer.override.max.poll.interval.ms": "1500",
 	})
+	h.holdAfter(1000)
 	w := startWorker(t, k, reg, logger, shutdown, sink)
-	waitFor(t, 30*time.Second, func() bool { w.checkNotFailed(t); tot, _ := w.Totals("files"); return tot.Committed >= 1000 },
-		func() string { tot, _ := w.Totals("files"); return "sink " + fmtTotals(tot) })
-	release := h.hold(t)
+	release := h.waitHeld(t)
 	defer release()
+	w.checkNotFailed(t)
 
 	// Another member of the group (a real consumer, committing nothing).
 	other, err := k.NewConsumer(connector.ConsumerConfig{Group: sink.Group(), Topics: []string{"clicks"}, ClientID: "other",

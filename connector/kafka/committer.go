@@ -212,7 +212,7 @@ func (c *Committer) failed(op string, cause error) error {
 		c.broken = wrap(connector.ErrFenced)
 		return c.broken
 	case isGenerationFenced(cause):
-		return fmt.Errorf("kafka committer %s: %s: the group generation is no longer current: %w: %w", c.txid, op, connector.ErrFenced, cause)
+		return fmt.Errorf("kafka committer %s: %s: the group generation is no longer current: %w: %w", c.txid, op, connector.ErrGenerationStale, cause)
 	case isTransient(cause):
 		return connector.Retryable(wrap(nil), 0)
 	}

@@ -134,8 +134,8 @@ func TestFailedCommitLeavesNothingVisible(t *testing.T) {
 	// the log, then TxnOffsetCommit fails and the transaction is aborted.
 	ghost := &connector.Generation{GroupID: "connect-ghost", GenerationID: 3, MemberID: "m-1"}
 	err := cm.Commit(ctx, outRecords("out", 50, 50), map[connector.TopicPartition]int64{tp("in", 0): 1}, ghost)
-	if !errors.Is(err, connector.ErrFenced) {
-		t.Fatalf("Commit with a generation the group does not have: err = %v, want ErrFenced", err)
+	if !errors.Is(err, connector.ErrGenerationStale) || errors.Is(err, connector.ErrFenced) {
+		t.Fatalf("Commit with a generation the group does not have: err = %v, want ErrGenerationStale (not ErrFenced)", err)
 	}
 	// A record for a partition that does not exist is refused before the
 	// transaction starts.
@@ -249,8 +249,8 @@ func TestCommitWithStaleGenerationIsFenced(t *testing.T) {
 	b.nextKind(t, connector.EventAssigned, 15*time.Second).Done(nil)
 
 	err := cm.Commit(ctx, outRecords("out", 0, 3), map[connector.TopicPartition]int64{tp("in", 0): 1}, &oldGen)
-	if !errors.Is(err, connector.ErrFenced) {
-		t.Fatalf("Commit with generation %d after the group moved to %d: err = %v, want ErrFenced", oldGen.GenerationID, newGen.GenerationID, err)
+	if !errors.Is(err, connector.ErrGenerationStale) || errors.Is(err, connector.ErrFenced) {
+		t.Fatalf("Commit with generation %d after the group moved to %d: err = %v, want ErrGenerationStale (not ErrFenced)", oldGen.GenerationID, newGen.GenerationID, err)
 	}
 	var owned connector.TopicPartition
 	for tp := range ev.Partitions {

@@ -167,6 +167,10 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			break
 		}
+		if errors.Is(err, sarama.ErrFencedInstancedId) {
+			// A newer instance joined with this member's group.instance.id.
+			return fmt.Errorf("kafka consumer for group %s: replaced by a newer instance with the same group.instance.id: %w: %w", c.cfg.Group, connector.ErrFenced, err)
+		}
 		if isFatalConsumerError(err) {
 			return fmt.Errorf("kafka consumer for group %s: %w", c.cfg.Group, err)
 		}
