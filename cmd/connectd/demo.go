@@ -18,8 +18,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	configDir := fs.String("config-dir", "configs/demo", "directory of the demo's connector configs")
 	dataDir := fs.String("data-dir", ".demo", "directory for the embedded Kafka's data, the logs and the demo's output")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long tasks get to flush and commit on stop")
+	listen := fs.String("listen", "127.0.0.1:8083", "address of the REST API while the demo runs; empty: none")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	ln, err := listenREST(*listen)
+	if err != nil {
+		return err
+	}
+	if ln != nil {
+		defer ln.Close()
 	}
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return err
@@ -30,7 +38,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer logFile.Close()
-	logger, _, err := newLogger(logFile, "info", false)
+	logger, levels, err := newLogger(logFile, "info", false)
 	if err != nil {
 		return err
 	}
@@ -38,7 +46,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfgs, err := worker.LoadDir(reg, *configDir)
+	files, err := worker.ConfigFiles(*configDir)
+	if err != nil {
+		return err
+	}
+	store, err := worker.NewFileStore(filepath.Join(*dataDir, "connectors"))
+	if err != nil {
+		return err
+	}
+	stored, err := worker.Reconcile(reg, store, files)
 	if err != nil {
 		return fmt.Errorf("invalid demo configs, nothing started:\n%w", err)
 	}
@@ -48,15 +64,26 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer stopKafka()
-	w, err := newWorker(reg, brokers, logger, *shutdown, cfgs)
+	workerID := "demo"
+	if ln != nil {
+		workerID = ln.Addr().String()
+	}
+	w, err := newWorker(reg, brokers, logger, *shutdown, store, stored, workerID)
 	if err != nil {
 		return err
 	}
 	defer w.close()
+	if err := w.serveREST(ln, levels); err != nil {
+		return err
+	}
 
 	fmt.Fprintf(stdout, "connectd demo: embedded Kafka at %s (data in %s), logs in %s\n", brokers[0], absPath(*dataDir), logPath)
-	for _, c := range cfgs {
-		fmt.Fprintf(stdout, "  %-22s %s %s\n", c.Name, c.Plugin.Kind, c.Plugin.Class)
+	for _, st := range w.Status() {
+		cfg, _ := w.Config(st.Name)
+		fmt.Fprintf(stdout, "  %-22s %s %s\n", st.Name, st.Kind, cfg.Plugin.Class)
+	}
+	if ln != nil {
+		fmt.Fprintf(stdout, "REST API: http://%s (try: curl -s http://%s/connectors?expand=status)\n", ln.Addr(), ln.Addr())
 	}
 	fmt.Fprintln(stdout, "Ctrl-C to stop.")
 
@@ -64,7 +91,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sctx, stopStatus := context.WithCancel(context.Background())
 	go func() {
 		defer close(statusDone)
-		showStatus(sctx, stdout, w, cfgs)
+		showStatus(sctx, stdout, w)
 	}()
 	err = w.run(ctx, *shutdown)
 	stopStatus()
@@ -84,7 +111,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // showStatus prints one status line per second until ctx is done:
 // refreshed in place on a terminal, a plain line every 5 s otherwise. The
 // rate is of consumed events over the last five seconds.
-func showStatus(ctx context.Context, out io.Writer, w *runningWorker, cfgs []*connector.ConnectorConfig) {
+func showStatus(ctx context.Context, out io.Writer, w *runningWorker) {
 	tty := isTerminal(out)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -99,7 +126,7 @@ func showStatus(ctx context.Context, out io.Writer, w *runningWorker, cfgs []*co
 			return
 		case <-tick.C:
 		}
-		line, consumed := statusLine(ctx, w, cfgs)
+		line, consumed := statusLine(ctx, w)
 		now := time.Now()
 		window = append(window, sample{now, consumed})
 		if len(window) > 6 {
@@ -119,10 +146,14 @@ func showStatus(ctx context.Context, out io.Writer, w *runningWorker, cfgs []*co
 // statusLine sums the connectors' metrics: produced by sources; consumed,
 // committed and dead-lettered by sinks; lag is Kafka's: end offsets minus
 // the sink groups' committed offsets.
-func statusLine(ctx context.Context, w *runningWorker, cfgs []*connector.ConnectorConfig) (line string, consumed int64) {
+func statusLine(ctx context.Context, w *runningWorker) (line string, consumed int64) {
 	var produced, committed, dlq, lag int64
 	var failed []string
-	for _, c := range cfgs {
+	for _, name := range w.Connectors() {
+		c, ok := w.Config(name)
+		if !ok {
+			continue
+		}
 		t, _ := w.Totals(c.Name)
 		produced += t.Produced
 		consumed += t.Consumed

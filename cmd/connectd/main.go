@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/connectd/connectd/internal/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,12 +25,14 @@ Usage:
   connectd <command> [flags]
 
 Commands:
-  run        run the connectors of a config directory
-  kafka      run an embedded Kafka broker as its own process
-  gen        write generated click events straight to a topic
-  validate   check connector config files and print every problem
-  demo       run the demo: embedded Kafka, generator, file sink, live status
-  version    print the version
+  run         run a worker: connectors from a config directory, REST API on --listen
+  connectors  list, create, pause, resume, stop, restart connectors of a running worker
+  offsets     show a connector's offsets, or reset them for a backfill
+  kafka       run an embedded Kafka broker as its own process
+  gen         write generated click events straight to a topic
+  validate    check connector config files and print every problem
+  demo        run the demo: embedded Kafka, generator, file sink, live status
+  version     print the version
 
 Run 'connectd <command> --help' for a command's flags.
 `
@@ -47,11 +51,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmds := map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-		"run":      cmdRun,
-		"kafka":    cmdKafka,
-		"gen":      cmdGen,
-		"validate": cmdValidate,
-		"demo":     cmdDemo,
+		"run":        cmdRun,
+		"kafka":      cmdKafka,
+		"gen":        cmdGen,
+		"validate":   cmdValidate,
+		"demo":       cmdDemo,
+		"connectors": cmdConnectors,
+		"offsets":    cmdOffsets,
 		"version": func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintf(stdout, "connectd %s\n", version)
 			return nil
@@ -132,18 +138,16 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// newLogger builds the process logger at the given level ("debug", "info",
-// "warn", "error"), as JSON when json is true.
-func newLogger(w io.Writer, level string, json bool) (*slog.Logger, *slog.LevelVar, error) {
-	lv := new(slog.LevelVar)
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, usageError{fmt.Sprintf("--log-level %q: use debug, info, warn or error", level)}
+// newLogger builds the process logger at the given level (TRACE, DEBUG,
+// INFO, WARN, ERROR, OFF; any case), as JSON when json is true, with the
+// per-logger levels that /admin/loggers changes at run time.
+func newLogger(w io.Writer, level string, json bool) (*slog.Logger, *logging.Levels, error) {
+	lv, err := logging.ParseLevel(level)
+	if err != nil {
+		return nil, nil, usageError{fmt.Sprintf("--log-level %q: use trace, debug, info, warn or error", level)}
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if json {
-		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
-	}
-	return slog.New(slog.NewTextHandler(w, opts)), lv, nil
+	logger, levels := logging.New(w, json, lv)
+	return logger, levels, nil
 }
 
 // splitList splits a comma-separated flag value.

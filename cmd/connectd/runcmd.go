@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
+	"net"
 	"path/filepath"
 	"time"
 
 	"github.com/connectd/connectd/connector"
 	"github.com/connectd/connectd/internal/embedkafka"
+	"github.com/connectd/connectd/internal/logging"
 	"github.com/connectd/connectd/worker"
+	"github.com/connectd/connectd/worker/rest"
 )
 
 // kafkaFlags are the flags that choose the Kafka a command talks to.
@@ -56,15 +58,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	configDir := fs.String("config-dir", "", "directory of connector configs (*.json, Kafka Connect's envelope)")
 	dataDir := fs.String("data-dir", "", "directory for the worker's own state; without --bootstrap-servers or --embedded-kafka, the embedded Kafka keeps its data in DATA-DIR/kafka")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long tasks get to flush and commit on stop")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	listen := fs.String("listen", "127.0.0.1:8083", "address of the Kafka Connect-compatible REST API; empty: no API")
+	logLevel := fs.String("log-level", "info", "log level: trace, debug, info, warn, error (changeable at run time through /admin/loggers)")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *configDir == "" {
-		return usageError{"--config-dir is required"}
+	if *configDir == "" && *dataDir == "" {
+		return usageError{"give --config-dir (connector files) and/or --data-dir (where connectors created over REST are kept)"}
 	}
-	logger, _, err := newLogger(stderr, *logLevel, *logJSON)
+	logger, levels, err := newLogger(stderr, *logLevel, *logJSON)
 	if err != nil {
 		return err
 	}
@@ -72,29 +75,52 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	cfgs, err := worker.LoadDir(reg, *configDir)
+	ln, err := listenREST(*listen)
 	if err != nil {
-		return fmt.Errorf("invalid connector configs, nothing started:\n%w", err)
+		return err
 	}
+	if ln != nil {
+		defer ln.Close()
+	}
+	var store worker.ConfigStore = &worker.MemoryStore{}
 	if *dataDir != "" {
-		if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+		if store, err = worker.NewFileStore(filepath.Join(*dataDir, "connectors")); err != nil {
 			return err
 		}
 		if kf.bootstrap == "" && kf.embedded == "" {
 			kf.embedded = filepath.Join(*dataDir, "kafka")
 		}
+	} else {
+		logger.Warn("no --data-dir: connectors created or changed over REST are forgotten on exit")
+	}
+	var files []string
+	if *configDir != "" {
+		if files, err = worker.ConfigFiles(*configDir); err != nil {
+			return err
+		}
+	}
+	stored, err := worker.Reconcile(reg, store, files)
+	if err != nil {
+		return fmt.Errorf("invalid connector configs, nothing started:\n%w", err)
 	}
 	brokers, stopKafka, err := kf.start(logger)
 	if err != nil {
 		return err
 	}
 	defer stopKafka()
-	w, err := newWorker(reg, brokers, logger, *shutdown, cfgs)
+	workerID := "standalone"
+	if ln != nil {
+		workerID = ln.Addr().String()
+	}
+	w, err := newWorker(reg, brokers, logger, *shutdown, store, stored, workerID)
 	if err != nil {
 		return err
 	}
 	defer w.close()
-	logger.Info("worker starting", "connectors", len(cfgs), "bootstrap.servers", brokers)
+	if err := w.serveREST(ln, levels); err != nil {
+		return err
+	}
+	logger.Info("worker starting", "connectors", len(stored), "bootstrap.servers", brokers)
 	return w.run(ctx, *shutdown)
 }
 
@@ -104,28 +130,59 @@ type runningWorker struct {
 	client io.Closer
 	admin  connector.Admin
 	logger *slog.Logger
+	// rest, when set, serves the REST API until its ctx is done.
+	rest func(ctx context.Context) error
 }
 
-func newWorker(reg *connector.Registry, brokers []string, logger *slog.Logger, shutdown time.Duration, cfgs []*connector.ConnectorConfig) (*runningWorker, error) {
-	client, err := newKafkaClient(brokers, logger)
+func newWorker(reg *connector.Registry, brokers []string, logger *slog.Logger, shutdown time.Duration, store worker.ConfigStore, stored []worker.StoredConnector, workerID string) (*runningWorker, error) {
+	client, err := newKafkaClient(brokers, logger.With(logging.AttrLogger, logging.Kafka))
 	if err != nil {
 		return nil, err
 	}
-	w, err := worker.New(worker.Options{Registry: reg, Kafka: client, Logger: logger, ShutdownTimeout: shutdown})
+	w, err := worker.New(worker.Options{Registry: reg, Kafka: client, Logger: logger.With(logging.AttrLogger, logging.Worker),
+		ShutdownTimeout: shutdown, Store: store, WorkerID: workerID})
 	if err != nil {
 		client.Close()
 		return nil, err
 	}
-	for _, c := range cfgs {
-		if err := w.Add(c); err != nil {
-			client.Close()
-			return nil, err
-		}
+	if err := w.Load(stored); err != nil {
+		client.Close()
+		return nil, err
 	}
 	return &runningWorker{Worker: w, client: client, admin: client.Admin(), logger: logger}, nil
 }
 
 func (w *runningWorker) close() { _ = w.client.Close() }
+
+// serveREST makes run serve the REST API on ln (nothing when ln is nil).
+func (w *runningWorker) serveREST(ln net.Listener, levels *logging.Levels) error {
+	if ln == nil {
+		return nil
+	}
+	srv, err := rest.New(rest.Options{
+		Worker: w.Worker, Levels: levels, Logger: w.logger.With(logging.AttrLogger, logging.REST),
+		Version: version, Commit: version, ClusterID: w.admin.ClusterID,
+	})
+	if err != nil {
+		return err
+	}
+	w.rest = func(ctx context.Context) error { return srv.Serve(ctx, ln) }
+	w.logger.Info("REST API listening", "url", "http://"+ln.Addr().String())
+	return nil
+}
+
+// listenREST opens the REST API's listener before anything starts, so a
+// taken port fails fast; an empty addr means no API.
+func listenREST(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %s: %w (is another worker running? pick another address)", addr, err)
+	}
+	return ln, nil
+}
 
 // run runs the worker until ctx is done, then gives it shutdown plus a
 // margin to stop before returning anyway (the forced stop).
@@ -135,8 +192,17 @@ func (w *runningWorker) run(ctx context.Context, shutdown time.Duration) error {
 		defer close(done)
 		_ = w.Run(ctx)
 	}()
+	restErr := make(chan error, 1)
+	if w.rest != nil {
+		go func() { restErr <- w.rest(ctx) }()
+	} else {
+		restErr <- nil
+	}
 	if !waitForced(ctx, done, shutdown+5*time.Second) {
 		return fmt.Errorf("tasks did not stop within %s; exiting without them", shutdown+5*time.Second)
+	}
+	if err := <-restErr; err != nil {
+		w.logger.Warn("REST API", "err", err)
 	}
 	w.logger.Info("worker stopped")
 	return nil
