@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
+	"unsafe"
 )
 
 // SourceTaskParams wires one source task. Every field but Metrics is required.
@@ -195,6 +197,11 @@ func (t *SourceTask) add(ctx context.Context, recs []SourceRecord) error {
 	if len(recs) > 0 && len(t.pending) == 0 {
 		t.txnStart = time.Now()
 	}
+	// Records of one poll usually share their partition map: encode it
+	// once per map within this batch (a source cannot change the map while
+	// the batch is being added).
+	var lastPart unsafe.Pointer
+	var lastKey string
 	for i := range recs {
 		r := &recs[i]
 		if !t.ensured[r.Record.Topic] {
@@ -207,11 +214,14 @@ func (t *SourceTask) add(ctx context.Context, recs []SourceRecord) error {
 		}
 		t.pending = append(t.pending, r.Record)
 		if r.Partition != nil {
-			key, err := CanonicalJSON(r.Partition)
-			if err != nil {
-				return fmt.Errorf("source partition %v is not JSON: %w", r.Partition, err)
+			if p := reflect.ValueOf(r.Partition).UnsafePointer(); p != lastPart {
+				key, err := CanonicalJSON(r.Partition)
+				if err != nil {
+					return fmt.Errorf("source partition %v is not JSON: %w", r.Partition, err)
+				}
+				lastPart, lastKey = p, string(key)
 			}
-			t.offsets[string(key)] = sourcePosition{partition: r.Partition, offset: r.Offset}
+			t.offsets[lastKey] = sourcePosition{partition: r.Partition, offset: r.Offset}
 		}
 	}
 	return nil
