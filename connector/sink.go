@@ -79,6 +79,19 @@ type OffsetResetter interface {
 	ResetOffsets(ctx context.Context, target map[TopicPartition]int64) (map[TopicPartition]int64, error)
 }
 
+// Emitter is an optional Sink ability for sinks whose output is Kafka
+// records: a window connector writing its results and its state changelog.
+// Right after each Flush the framework takes the records the sink emitted
+// and writes them in the same transaction as the offsets Flush returned, so
+// output, state and input offsets commit together or not at all. If that
+// transaction fails, the records are gone: the task restarts from the
+// committed offsets and the sink rebuilds them (from its changelog).
+type Emitter interface {
+	// Emitted returns the records to commit with the last Flush's offsets,
+	// handing them over; a second call returns none.
+	Emitted() []ProducerRecord
+}
+
 // TaskInfo is what a plugin learns about the task it runs in.
 type TaskInfo struct {
 	// Connector is the connector's name.
@@ -89,4 +102,9 @@ type TaskInfo struct {
 	TasksMax int
 	// Logger is the task's logger, already carrying connector and task.
 	Logger *slog.Logger
+	// Admin and Reader give a plugin read access to Kafka (a window
+	// connector restores its state from its changelog topic). Nil where
+	// the task has no Kafka (unit tests, offline planning).
+	Admin  Admin
+	Reader TopicReader
 }

@@ -18,7 +18,9 @@ type SinkTaskParams struct {
 	Consumer  Consumer
 	Committer Committer
 	// Admin creates the dead-letter topic; needed only when one is set.
-	Admin   Admin
+	Admin Admin
+	// Reader is handed to the plugin (TaskInfo.Reader); may be nil.
+	Reader  TopicReader
 	Logger  *slog.Logger
 	Metrics *TaskMetrics
 	// ShutdownTimeout bounds the final flush and commit after ctx is done
@@ -118,7 +120,7 @@ func NewSinkTask(p SinkTaskParams) (*SinkTask, error) {
 		p.ShutdownTimeout = 10 * time.Second
 	}
 	log := p.Logger.With("connector", p.Config.Name, "task", p.TaskID)
-	info := TaskInfo{Connector: p.Config.Name, TaskID: p.TaskID, TasksMax: p.Config.Common.TasksMax, Logger: log}
+	info := TaskInfo{Connector: p.Config.Name, TaskID: p.TaskID, TasksMax: p.Config.Common.TasksMax, Logger: log, Admin: p.Admin, Reader: p.Reader}
 	sink, err := p.Config.Plugin.NewSink(p.Config.PluginConfig, info)
 	if err != nil {
 		return nil, fmt.Errorf("connector %q task %d: create sink: %w", p.Config.Name, p.TaskID, err)
@@ -477,15 +479,20 @@ func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 			offsets[tp] = next
 		}
 	}
-	if len(offsets) == 0 {
+	var recs []ProducerRecord
+	if em, ok := t.sink.(Emitter); ok {
+		recs = em.Emitted()
+	}
+	if len(offsets) == 0 && len(recs) == 0 {
 		return nil
 	}
-	var recs []ProducerRecord
+	emitted := int64(len(recs))
 	for _, d := range t.dlq {
 		if next, ok := offsets[d.tp]; ok && d.offset < next {
 			recs = append(recs, d.rec)
 		}
 	}
+	dlqCount := int64(len(recs)) - emitted
 	err = t.backoff.Do(ctx, "commit", func() error { return t.p.Committer.Commit(ctx, recs, offsets, t.gen) })
 	if errors.Is(err, ErrGenerationStale) {
 		// The group rebalanced while we were busy: another member may own
@@ -502,13 +509,13 @@ func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 		next, ok := offsets[d.tp]
 		return ok && d.offset < next
 	})
-	dlqCount := int64(len(recs))
 	for tp, next := range offsets {
 		st := t.parts[tp]
 		st.committed = next
 		t.p.Metrics.Committed.Add(st.commitTo(next))
 	}
 	t.p.Metrics.DeadLettered.Add(dlqCount)
+	t.p.Metrics.Produced.Add(emitted)
 	t.p.Metrics.Transactions.Add(1)
 	return nil
 }

@@ -287,7 +287,7 @@ func (w *Worker) startTask(ctx context.Context, cfg *connector.ConnectorConfig, 
 			return fmt.Errorf("create consumer: %w", err)
 		}
 		task, err := connector.NewSinkTask(connector.SinkTaskParams{
-			Config: cfg, TaskID: slot.id, Consumer: consumer, Committer: committer, Admin: k.Admin(),
+			Config: cfg, TaskID: slot.id, Consumer: consumer, Committer: committer, Admin: k.Admin(), Reader: k.Reader(),
 			Logger: w.opts.Logger, Metrics: slot.metrics, ShutdownTimeout: w.opts.ShutdownTimeout,
 		})
 		if err != nil {
