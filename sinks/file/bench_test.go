@@ -2,6 +2,7 @@ package file_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,7 @@ func BenchmarkWriteFlush(b *testing.B) {
 			if _, err := s.Open(ctx, map[connector.TopicPartition]int64{tp: 0}); err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { s.Stop(context.Background()) })
 			// Values repeat every 10000 offsets; the sink does not look.
 			values := make([][]byte, 10000)
 			for i := range values {
@@ -94,13 +96,17 @@ func BenchmarkWriteFlush(b *testing.B) {
 	}
 }
 
-// removeData removes the files under dir, keeping dir.
+// removeData removes the files under dir, keeping dir and the partition
+// lock files (the sink refuses to write once its lock file is gone).
 func removeData(b *testing.B, dir string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".lock") {
+			continue
+		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 			b.Fatal(err)
 		}

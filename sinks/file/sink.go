@@ -20,24 +20,34 @@ import (
 // Sink is one task of the file sink. It implements connector.Sink and
 // connector.OffsetResetter. Like every sink it is driven by one task
 // goroutine: its methods must not be called concurrently, and it starts no
-// goroutines of its own. Several Sinks (tasks) may share file.dir as long
-// as they own different partitions.
+// goroutines of its own. Several Sinks (tasks) may share file.dir: each
+// open partition is locked (see Open), so two Sinks never write the same
+// partition at once, also not two instances of one task (a zombie and its
+// replacement), in one process or in two on the same host.
 type Sink struct {
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+	// parts holds the open partitions, each with its lock: a partition is
+	// open exactly while this instance holds its lock.
 	parts map[connector.TopicPartition]*partition
 	// last caches the partition of the previous record, which is usually
 	// the partition of the next.
 	last *partition
 	// madeDirs remembers topic directories known to exist.
 	madeDirs map[string]bool
+	// warnedNoLocks is set once Open warned that this platform cannot
+	// lock partitions.
+	warnedNoLocks bool
 }
 
 // partition is the state of one open partition.
 type partition struct {
 	tp  connector.TopicPartition
 	dir string
+	// lock is this instance's lock on the partition; writeFile checks it
+	// before every file.
+	lock *partLock
 	// next is the offset after the last record taken: buffered, written
 	// or rejected. Write skips records below it.
 	next int64
@@ -77,33 +87,87 @@ func New(cfg *Config, info connector.TaskInfo) (*Sink, error) {
 }
 
 // Open takes the assigned partitions and makes the directory agree with
-// the offsets the task resumes from: for each partition it removes the
+// the offsets the task resumes from.
+//
+// First it locks every assigned partition, exclusively and without
+// waiting: the lock file <file.dir>/<topic>/.<topic>+<partition>.lock,
+// flocked. When another instance of the task (a zombie that has not yet
+// learned it was fenced, or an instance still closing the partition)
+// holds one, Open takes none of them and returns a RetryableError: the
+// framework calls Open again once that instance has stopped. Only with
+// every lock held does Open touch files: for each partition it removes the
 // files that start at or after the resume offset and cuts the file that
 // holds it back to the records below it. Those records were written by an
-// earlier instance but never committed; they are delivered again. Open
+// earlier instance, possibly one that held the lock until a moment ago,
+// but never committed; they are delivered again. If anything fails, Open
+// releases the locks it took, so a failed Open holds nothing new. Open
 // returns nil: the files never know better than the committed offsets.
 func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
-	for _, tp := range slices.SortedFunc(maps.Keys(assigned), cmpTP) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		off := assigned[tp]
-		if off < 0 {
+	tps := slices.SortedFunc(maps.Keys(assigned), cmpTP)
+	for _, tp := range tps {
+		if off := assigned[tp]; off < 0 {
 			return nil, fmt.Errorf("file sink: open %s at offset %d: need a resolved offset, not a negative one", tp, off)
 		}
 		if err := checkTopic(tp.Topic); err != nil {
+			return nil, err
+		}
+	}
+	if !partitionLocks && len(tps) > 0 && !s.warnedNoLocks {
+		s.warnedNoLocks = true
+		s.log.Warn("file sink: this platform has no flock: partitions are not locked, so a zombie instance of this task can write files beside its replacement's")
+	}
+	// Locks are taken in one order (topic, partition), all or none: an
+	// instance refused one holds none of the others meanwhile.
+	taken := map[connector.TopicPartition]*partLock{}
+	opened := false
+	defer func() {
+		if opened {
+			return
+		}
+		for _, tp := range slices.SortedFunc(maps.Keys(taken), cmpTP) {
+			if err := taken[tp].release(); err != nil {
+				s.log.Warn("file sink: releasing a partition lock after a failed open", "partition", tp.String(), "err", err)
+			}
+		}
+	}()
+	dirs := make(map[connector.TopicPartition]string, len(tps))
+	for _, tp := range tps {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		dir, err := s.topicDir(tp.Topic)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.rewind(tp, dir, off); err != nil {
+		dirs[tp] = dir
+		if s.parts[tp] != nil {
+			continue // open already: its lock is held
+		}
+		l, err := lockPartition(dir, tp)
+		if err != nil {
 			return nil, err
 		}
-		s.parts[tp] = &partition{tp: tp, dir: dir, next: off, durable: off, reported: off}
-		s.last = nil
+		s.log.Debug("file sink: locked partition", "partition", tp.String(), "lock", l.path)
+		taken[tp] = l
 	}
+	fresh := make(map[connector.TopicPartition]*partition, len(tps))
+	for _, tp := range tps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		off := assigned[tp]
+		if err := s.rewind(tp, dirs[tp], off); err != nil {
+			return nil, err
+		}
+		l := taken[tp]
+		if l == nil {
+			l = s.parts[tp].lock
+		}
+		fresh[tp] = &partition{tp: tp, dir: dirs[tp], lock: l, next: off, durable: off, reported: off}
+	}
+	maps.Copy(s.parts, fresh)
+	s.last = nil
+	opened = true
 	return nil, nil
 }
 
@@ -262,6 +326,9 @@ func syncFile(path string) error {
 // it is rejected in a *connector.BatchError, and the rest of the batch is
 // accepted. A record of a partition that is not open is a fatal error; so
 // is a failed file write, except a full disk or quota, which is retryable.
+// Every file is written under the partition's lock, checked just before:
+// if the lock file was removed or replaced since Open locked it, another
+// instance may own the partition, and the write fails (fatally) instead.
 func (s *Sink) Write(ctx context.Context, batch []connector.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -358,6 +425,12 @@ func (s *Sink) writeFile(ctx context.Context, p *partition) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if p.lock == nil {
+		return fmt.Errorf("file sink: %s: this instance does not hold the partition's lock; not writing", p.tp)
+	}
+	if err := p.lock.check(); err != nil {
+		return err
+	}
 	start := p.runs[0].First
 	name := FileName(p.tp, start)
 	ix := &index{Version: indexVersion, Topic: p.tp.Topic, Partition: p.tp.Partition, Records: int64(p.count), Bytes: int64(len(p.buf)), Runs: p.runs}
@@ -394,7 +467,8 @@ func (s *Sink) writeFile(ctx context.Context, p *partition) error {
 // the offset after its last record in a file. Records still buffered are
 // not reported: they are written at a later Flush, or dropped by Close and
 // delivered again. When a write fails, Flush returns the error and reports
-// nothing; the next Flush reports everything written meanwhile.
+// nothing; the next Flush reports everything written meanwhile. Like
+// Write, Flush writes a partition only under its lock.
 func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, error) {
 	now := s.now()
 	for _, tp := range slices.SortedFunc(maps.Keys(s.parts), cmpTP) {
@@ -419,24 +493,46 @@ func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, e
 }
 
 // Close drops the buffers of the revoked partitions; their records are
-// delivered again to the partition's next owner. Files are left alone.
+// delivered again to the partition's next owner. It releases the
+// partitions' locks, so the next owner can open them. Files are left
+// alone. A partition that is not open is ignored.
 func (s *Sink) Close(ctx context.Context, revoked []connector.TopicPartition) error {
+	var errs []error
 	for _, tp := range revoked {
-		if p := s.parts[tp]; p != nil && p.count > 0 {
+		p := s.parts[tp]
+		if p == nil {
+			continue
+		}
+		if p.count > 0 {
 			s.log.Debug("file sink: dropping buffered records of a revoked partition", "partition", tp.String(), "records", p.count)
 		}
+		errs = append(errs, s.release(p))
 		delete(s.parts, tp)
 	}
 	s.last = nil
-	return nil
+	return errors.Join(errs...)
 }
 
-// Stop drops whatever is still buffered. It holds no open files, so there
-// is nothing else to release.
+// release releases p's lock and forgets it, so p can write nothing more.
+func (s *Sink) release(p *partition) error {
+	if p.lock == nil {
+		return nil
+	}
+	err := p.lock.release()
+	p.lock = nil
+	return err
+}
+
+// Stop drops whatever is still buffered and releases the locks of the
+// partitions still open (Close has normally released them all).
 func (s *Sink) Stop(ctx context.Context) error {
+	var errs []error
+	for _, tp := range slices.SortedFunc(maps.Keys(s.parts), cmpTP) {
+		errs = append(errs, s.release(s.parts[tp]))
+	}
 	clear(s.parts)
 	s.last = nil
-	return nil
+	return errors.Join(errs...)
 }
 
 // ResetOffsets moves each target offset back to the start of the file

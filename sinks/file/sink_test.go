@@ -23,7 +23,9 @@ func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // newTestSink returns a sink over dir with flush.size size and the given
-// interval, on a fake clock.
+// interval, on a fake clock. It is stopped (its locks released) at the
+// end of the test; a test that opens the same partition in another
+// instance stops it first.
 func newTestSink(t *testing.T, dir string, size int, interval time.Duration) (*Sink, *fakeClock) {
 	t.Helper()
 	s, err := New(&Config{Dir: dir, FlushSize: size, FlushInterval: interval, Fsync: true}, connector.TaskInfo{Connector: "t"})
@@ -32,7 +34,19 @@ func newTestSink(t *testing.T, dir string, size int, interval time.Duration) (*S
 	}
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s.now = clk.now
+	t.Cleanup(func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
 	return s, clk
+}
+
+func stop(t *testing.T, s *Sink) {
+	t.Helper()
+	if err := s.Stop(t.Context()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
 }
 
 func recs(tp connector.TopicPartition, offs ...int64) []connector.Record {
@@ -84,7 +98,8 @@ func flush(t *testing.T, s *Sink) map[connector.TopicPartition]int64 {
 	return must[map[connector.TopicPartition]int64](t)(s.Flush(t.Context()))
 }
 
-// files lists the names in dir/topic, sorted.
+// files lists the names in dir/topic, sorted, but for the partitions'
+// lock files (lock_test.go looks at those).
 func files(t *testing.T, dir, topic string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(filepath.Join(dir, topic))
@@ -93,7 +108,9 @@ func files(t *testing.T, dir, topic string) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		out = append(out, e.Name())
+		if !strings.HasSuffix(e.Name(), lockExt) {
+			out = append(out, e.Name())
+		}
 	}
 	return out
 }
@@ -219,6 +236,7 @@ func TestOffsetGaps(t *testing.T) {
 		t.Errorf("stored %v", got)
 	}
 	// Resuming at 16 keeps 10, 11, 15.
+	stop(t, s)
 	s2, _ := newTestSink(t, dir, 100, 0)
 	open(t, s2, map[connector.TopicPartition]int64{tp0: 16})
 	if got := stored(t, dir, tp0); !slices.Equal(got, []int64{10, 11, 15}) {
@@ -235,6 +253,7 @@ func writeFiles(t *testing.T, dir string, size int, n int64) {
 	if got := flush(t, s); got[tp0] != n {
 		t.Fatalf("Flush = %v, want %d", got, n)
 	}
+	stop(t, s)
 }
 
 // TestOpenRemovesLeftovers: files at or after the resume offset, temporary
@@ -289,6 +308,7 @@ func TestOpenTruncates(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	stop(t, s)
 	s, _ = newTestSink(t, dir, 4, 0)
 	open(t, s, map[connector.TopicPartition]int64{tp0: 6})
 	if data := must[[]byte](t)(os.ReadFile(path)); string(data) != "{\"o\":4}\n{\"o\":5}\n" {
@@ -299,6 +319,7 @@ func TestOpenTruncates(t *testing.T) {
 	if err := os.Truncate(path, 3); err != nil {
 		t.Fatal(err)
 	}
+	stop(t, s)
 	s, _ = newTestSink(t, dir, 4, 0)
 	_, err := s.Open(t.Context(), map[connector.TopicPartition]int64{tp0: 6})
 	if err == nil || !strings.Contains(err.Error(), path) {
@@ -464,25 +485,32 @@ func TestBrokenDir(t *testing.T) {
 		t.Errorf("error is retryable: %v", err)
 	}
 
+	// A directory where the sidecar must go makes the write fail (a
+	// removed topic directory would too, but it takes the partition's lock
+	// file with it: see TestLostLock).
 	dir := filepath.Join(base, "out")
 	s, _ = newTestSink(t, dir, 4, 0)
 	open(t, s, map[connector.TopicPartition]int64{tp0: 0})
 	tdir := filepath.Join(dir, "clicks")
-	if err := os.RemoveAll(tdir); err != nil {
+	block := filepath.Join(tdir, FileName(tp0, 0)+indexExt)
+	if err := os.Mkdir(block, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	err = s.Write(t.Context(), recs(tp0, span(0, 4)...))
 	if err == nil || !strings.Contains(err.Error(), tdir) {
-		t.Fatalf("Write into a removed directory = %v, want an error naming %s", err, tdir)
+		t.Fatalf("Write with a directory in the sidecar's place = %v, want an error naming %s", err, tdir)
 	}
 	if _, retry := connector.IsRetryable(err); retry {
 		t.Errorf("error is retryable: %v", err)
 	}
-	if err := os.Mkdir(tdir, 0o755); err != nil {
+	if got := files(t, dir, "clicks"); !slices.Equal(got, []string{FileName(tp0, 0) + indexExt}) {
+		t.Errorf("after the failed write, files = %v: temporary files were left", got)
+	}
+	if err := os.Remove(block); err != nil {
 		t.Fatal(err)
 	}
 	if got := flush(t, s); got[tp0] != 4 {
-		t.Errorf("Flush after the directory came back = %v, want 4", got)
+		t.Errorf("Flush after the directory was removed = %v, want 4", got)
 	}
 	if got := stored(t, dir, tp0); !slices.Equal(got, span(0, 4)) {
 		t.Errorf("stored %v", got)
