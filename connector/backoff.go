@@ -10,8 +10,8 @@ import (
 
 // Backoff is the framework's one retry loop: exponential from Initial,
 // capped at Max, with full jitter, bounded in total by Timeout (zero or
-// negative: no bound), honouring a RetryableError's After, and cancelled by
-// ctx. Only RetryableErrors are retried.
+// negative: no bound), cancelled by ctx. A RetryableError with an After is
+// retried after exactly that wait. Only RetryableErrors are retried.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration
@@ -48,8 +48,14 @@ func (b Backoff) Do(ctx context.Context, what string, op func() error) error {
 		if !ok {
 			return err
 		}
-		wait := time.Duration(rand.Int64N(int64(delay) + 1))
-		wait = max(wait, after)
+		// An error that names its wait (a store's Retry-After, a lock held
+		// by another instance) is retried after exactly that; otherwise
+		// full jitter over the growing delay.
+		wait := after
+		if wait <= 0 {
+			wait = time.Duration(rand.Int64N(int64(delay) + 1))
+			delay = min(delay*2, maxDelay)
+		}
 		if b.Timeout > 0 && time.Since(start)+wait > b.Timeout {
 			return fmt.Errorf("%s: gave up after %d attempts in %s (errors.retry.timeout=%d): %w", what, attempt, time.Since(start).Round(time.Millisecond), b.Timeout.Milliseconds(), err)
 		}
@@ -66,6 +72,5 @@ func (b Backoff) Do(ctx context.Context, what string, op func() error) error {
 			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
 		case <-t.C:
 		}
-		delay = min(delay*2, maxDelay)
 	}
 }

@@ -169,6 +169,32 @@ func TestOffsetRuns(t *testing.T) {
 	}
 }
 
+func TestBackoffHonoursAfter(t *testing.T) {
+	var gaps []time.Duration
+	last := time.Now()
+	calls := 0
+	err := Backoff{Initial: time.Hour, Max: time.Hour}.Do(context.Background(), "op", func() error {
+		now := time.Now()
+		if calls > 0 {
+			gaps = append(gaps, now.Sub(last))
+		}
+		last = now
+		calls++
+		if calls <= 4 {
+			return Retryable(errors.New("locked"), 20*time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil || calls != 5 {
+		t.Fatalf("err=%v calls=%d", err, calls)
+	}
+	for i, g := range gaps {
+		if g < 20*time.Millisecond || g > 500*time.Millisecond {
+			t.Errorf("wait %d was %v; an error asking for 20ms must not wait behind the hour-long backoff", i, g)
+		}
+	}
+}
+
 func TestBackoffStopsOnFatalAndTimeout(t *testing.T) {
 	calls := 0
 	fatal := errors.New("boom")
