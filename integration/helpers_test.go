@@ -210,7 +210,7 @@ func readTopic(t *testing.T, c *kafka.Client, topic string) []connector.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	recs, err := c.TopicReader().ReadAll(ctx, topic)
+	recs, err := c.Reader().ReadAll(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}

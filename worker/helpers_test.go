@@ -55,22 +55,10 @@ func newBroker(logger *slog.Logger) (*embedkafka.Broker, error) {
 	return b, nil
 }
 
-// kafkaClient adapts connector/kafka's Client to worker.Kafka, as main's
-// wiring does.
-type kafkaClient struct{ c *kafka.Client }
+// kafkaClient is connector/kafka's Client, which is a worker.Kafka.
+type kafkaClient struct{ *kafka.Client }
 
-var _ worker.Kafka = (*kafkaClient)(nil)
-
-func (k *kafkaClient) NewConsumer(cfg connector.ConsumerConfig) (connector.Consumer, error) {
-	return k.c.NewConsumer(cfg)
-}
-
-func (k *kafkaClient) NewCommitter(cfg connector.ProducerConfig) (connector.Committer, error) {
-	return k.c.NewCommitter(cfg)
-}
-
-func (k *kafkaClient) Admin() connector.Admin        { return k.c.Admin() }
-func (k *kafkaClient) Reader() connector.TopicReader { return k.c.TopicReader() }
+var _ worker.Kafka = (*kafka.Client)(nil)
 
 // newClient returns a Kafka client closed when the test ends (after every
 // worker started later, whose cleanups run first).

@@ -46,38 +46,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	files, err := worker.ConfigFiles(*configDir)
+	w, cleanup, err := setUp(setup{
+		reg: reg, logger: logger, levels: levels, configDir: *configDir, dataDir: *dataDir,
+		kafka: kafkaFlags{embedded: filepath.Join(*dataDir, "kafka")}, ln: ln, shutdown: *shutdown, workerID: "demo",
+	})
 	if err != nil {
 		return err
 	}
-	store, err := worker.NewFileStore(filepath.Join(*dataDir, "connectors"))
-	if err != nil {
-		return err
-	}
-	stored, err := worker.Reconcile(reg, store, files)
-	if err != nil {
-		return fmt.Errorf("invalid demo configs, nothing started:\n%w", err)
-	}
-	kf := kafkaFlags{embedded: filepath.Join(*dataDir, "kafka")}
-	brokers, stopKafka, err := kf.start(logger)
-	if err != nil {
-		return err
-	}
-	defer stopKafka()
-	workerID := "demo"
-	if ln != nil {
-		workerID = ln.Addr().String()
-	}
-	w, err := newWorker(reg, brokers, logger, *shutdown, store, stored, workerID)
-	if err != nil {
-		return err
-	}
-	defer w.close()
-	if err := w.serveREST(ln, levels); err != nil {
-		return err
-	}
+	defer cleanup()
 
-	fmt.Fprintf(stdout, "connectd demo: embedded Kafka at %s (data in %s), logs in %s\n", brokers[0], absPath(*dataDir), logPath)
+	fmt.Fprintf(stdout, "connectd demo: embedded Kafka at %s (data in %s), logs in %s\n", w.brokers[0], absPath(*dataDir), logPath)
 	for _, st := range w.Status() {
 		cfg, _ := w.Config(st.Name)
 		fmt.Fprintf(stdout, "  %-22s %s %s\n", st.Name, st.Kind, cfg.Plugin.Class)

@@ -82,46 +82,79 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if ln != nil {
 		defer ln.Close()
 	}
+	w, cleanup, err := setUp(setup{
+		reg: reg, logger: logger, levels: levels, configDir: *configDir, dataDir: *dataDir,
+		kafka: kf, ln: ln, shutdown: *shutdown, workerID: "standalone",
+	})
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	logger.Info("worker starting", "connectors", len(w.Connectors()))
+	return w.run(ctx, *shutdown)
+}
+
+// setup is what run and demo start a worker from.
+type setup struct {
+	reg       *connector.Registry
+	logger    *slog.Logger
+	levels    *logging.Levels
+	configDir string // connector files, reconciled with the store; may be empty
+	dataDir   string // the store and, with no other Kafka, the embedded one; may be empty
+	kafka     kafkaFlags
+	ln        net.Listener // the REST API's, or nil
+	shutdown  time.Duration
+	workerID  string // used when there is no REST listener
+}
+
+// setUp reconciles the config files with the store, starts Kafka when it
+// is embedded, and builds the worker with its REST API. Nothing starts if
+// any connector config is invalid. cleanup closes what it opened.
+func setUp(s setup) (w *runningWorker, cleanup func(), err error) {
 	var store worker.ConfigStore = &worker.MemoryStore{}
-	if *dataDir != "" {
-		if store, err = worker.NewFileStore(filepath.Join(*dataDir, "connectors")); err != nil {
-			return err
+	if s.dataDir != "" {
+		if store, err = worker.NewFileStore(filepath.Join(s.dataDir, "connectors")); err != nil {
+			return nil, nil, err
 		}
-		if kf.bootstrap == "" && kf.embedded == "" {
-			kf.embedded = filepath.Join(*dataDir, "kafka")
+		if s.kafka.bootstrap == "" && s.kafka.embedded == "" {
+			s.kafka.embedded = filepath.Join(s.dataDir, "kafka")
 		}
 	} else {
-		logger.Warn("no --data-dir: connectors created or changed over REST are forgotten on exit")
+		s.logger.Warn("no --data-dir: connectors created or changed over REST are forgotten on exit")
 	}
 	var files []string
-	if *configDir != "" {
-		if files, err = worker.ConfigFiles(*configDir); err != nil {
-			return err
+	if s.configDir != "" {
+		if files, err = worker.ConfigFiles(s.configDir); err != nil {
+			return nil, nil, err
 		}
 	}
-	stored, err := worker.Reconcile(reg, store, files)
+	stored, err := worker.Reconcile(s.reg, store, files)
 	if err != nil {
-		return fmt.Errorf("invalid connector configs, nothing started:\n%w", err)
+		return nil, nil, fmt.Errorf("invalid connector configs, nothing started:\n%w", err)
 	}
-	brokers, stopKafka, err := kf.start(logger)
+	brokers, stopKafka, err := s.kafka.start(s.logger)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer stopKafka()
-	workerID := "standalone"
-	if ln != nil {
-		workerID = ln.Addr().String()
+	id := s.workerID
+	if s.ln != nil {
+		id = s.ln.Addr().String()
 	}
-	w, err := newWorker(reg, brokers, logger, *shutdown, store, stored, workerID)
+	w, err = newWorker(s.reg, brokers, s.logger, s.shutdown, store, stored, id)
 	if err != nil {
-		return err
+		_ = stopKafka()
+		return nil, nil, err
 	}
-	defer w.close()
-	if err := w.serveREST(ln, levels); err != nil {
-		return err
+	w.brokers = brokers
+	cleanup = func() {
+		w.close()
+		_ = stopKafka()
 	}
-	logger.Info("worker starting", "connectors", len(stored), "bootstrap.servers", brokers)
-	return w.run(ctx, *shutdown)
+	if err := w.serveREST(s.ln, s.levels); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return w, cleanup, nil
 }
 
 // runningWorker is a worker with its Kafka client, for run and demo.
@@ -132,6 +165,8 @@ type runningWorker struct {
 	logger *slog.Logger
 	// rest, when set, serves the REST API until its ctx is done.
 	rest func(ctx context.Context) error
+	// brokers are the bootstrap servers it talks to.
+	brokers []string
 }
 
 func newWorker(reg *connector.Registry, brokers []string, logger *slog.Logger, shutdown time.Duration, store worker.ConfigStore, stored []worker.StoredConnector, workerID string) (*runningWorker, error) {

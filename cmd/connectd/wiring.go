@@ -8,6 +8,7 @@ import (
 	"github.com/connectd/connectd/sinks/file"
 	"github.com/connectd/connectd/sources/generator"
 	"github.com/connectd/connectd/transforms/validate"
+	"github.com/connectd/connectd/worker"
 )
 
 // newRegistry is the explicit list of plugins this binary runs.
@@ -25,25 +26,9 @@ func newRegistry() (*connector.Registry, error) {
 	return reg, nil
 }
 
-// kafkaClient adapts connector/kafka's Client to worker.Kafka.
-type kafkaClient struct{ c *kafka.Client }
-
-func newKafkaClient(brokers []string, logger *slog.Logger) (*kafkaClient, error) {
-	c, err := kafka.NewClient(brokers, logger)
-	if err != nil {
-		return nil, err
-	}
-	return &kafkaClient{c}, nil
+// newKafkaClient connects to Kafka; *kafka.Client is a worker.Kafka.
+func newKafkaClient(brokers []string, logger *slog.Logger) (*kafka.Client, error) {
+	return kafka.NewClient(brokers, logger)
 }
 
-func (k *kafkaClient) NewConsumer(cfg connector.ConsumerConfig) (connector.Consumer, error) {
-	return k.c.NewConsumer(cfg)
-}
-
-func (k *kafkaClient) NewCommitter(cfg connector.ProducerConfig) (connector.Committer, error) {
-	return k.c.NewCommitter(cfg)
-}
-
-func (k *kafkaClient) Admin() connector.Admin        { return k.c.Admin() }
-func (k *kafkaClient) Reader() connector.TopicReader { return k.c.TopicReader() }
-func (k *kafkaClient) Close() error                  { return k.c.Close() }
+var _ worker.Kafka = (*kafka.Client)(nil)

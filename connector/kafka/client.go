@@ -65,10 +65,10 @@ func NewClient(brokers []string, logger *slog.Logger) (*Client, error) {
 }
 
 // Admin returns the cluster's administration interface.
-func (c *Client) Admin() *Admin { return &Admin{c: c} }
+func (c *Client) Admin() connector.Admin { return &Admin{c: c} }
 
 // TopicReader returns a reader of whole topics.
-func (c *Client) TopicReader() *TopicReader { return &TopicReader{c: c} }
+func (c *Client) Reader() connector.TopicReader { return &TopicReader{c: c} }
 
 // Close closes the connection shared by Admin and TopicReader. Consumers
 // and committers made by the Client are closed by their own Run and Close.

@@ -69,7 +69,7 @@ func TestCommitWritesRecordsAndOffsetsAtomically(t *testing.T) {
 		t.Fatalf("Commit: %v", err)
 	}
 
-	got, err := c.TopicReader().ReadAll(context.Background(), "out")
+	got, err := c.Reader().ReadAll(context.Background(), "out")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestFailedCommitLeavesNothingVisible(t *testing.T) {
 		t.Fatalf("Commit after an aborted one: %v", err)
 	}
 
-	got, err := c.TopicReader().ReadAll(ctx, "out")
+	got, err := c.Reader().ReadAll(ctx, "out")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestSecondCommitterFencesFirst(t *testing.T) {
 	if err := cur.Commit(ctx, outRecords("out", 10, 5), nil, nil); err != nil {
 		t.Fatalf("new instance's Commit: %v", err)
 	}
-	got, err := c.TopicReader().ReadAll(ctx, "out")
+	got, err := c.Reader().ReadAll(ctx, "out")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestCommitWithStaleGenerationIsFenced(t *testing.T) {
 	if err := cm.Commit(ctx, outRecords("out", 3, 3), map[connector.TopicPartition]int64{owned: 1}, &newGen); err != nil {
 		t.Fatalf("Commit with the current generation: %v", err)
 	}
-	got, _ := c.TopicReader().ReadAll(ctx, "out")
+	got, _ := c.Reader().ReadAll(ctx, "out")
 	if fmt.Sprint(values(got)) != "[v3 v4 v5]" {
 		t.Errorf("read %v, want only the second commit's records", values(got))
 	}
@@ -387,7 +387,7 @@ func TestCommitTransientFailureIsRetryableAndAborted(t *testing.T) {
 	if err := cm.Commit(ctx, outRecords("out", 10, 10), map[connector.TopicPartition]int64{tp("in", 0): 1}, gen); err != nil {
 		t.Fatalf("retried Commit: %v", err)
 	}
-	got, err := c.TopicReader().ReadAll(ctx, "out")
+	got, err := c.Reader().ReadAll(ctx, "out")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,7 @@ func TestCommitCancelledIsAllOrNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
 	err := cm.Commit(ctx, recs, nil, nil)
-	got, rerr := c.TopicReader().ReadAll(context.Background(), "out")
+	got, rerr := c.Reader().ReadAll(context.Background(), "out")
 	if rerr != nil {
 		t.Fatal(rerr)
 	}

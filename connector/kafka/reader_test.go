@@ -17,7 +17,7 @@ func TestReadAllTransactionalTopic(t *testing.T) {
 	c := newTestClient(t, addr)
 	createTopic(t, c, "offsets", 2)
 	ctx := context.Background()
-	rd := c.TopicReader()
+	rd := c.Reader()
 
 	if got, err := rd.ReadAll(ctx, "missing"); err != nil || len(got) != 0 {
 		t.Fatalf("ReadAll(missing) = %v, %v; want nothing, no error", got, err)
@@ -107,7 +107,7 @@ func TestReadAllManyRecords(t *testing.T) {
 			t.Fatalf("commit %d: %v", i, err)
 		}
 	}
-	got, err := c.TopicReader().ReadAll(ctx, "big")
+	got, err := c.Reader().ReadAll(ctx, "big")
 	if err != nil {
 		t.Fatal(err)
 	}
