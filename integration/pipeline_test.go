@@ -69,12 +69,12 @@ func pipelineConfigs(t *testing.T, configDir, filesDir string, seed int64, badRa
 // times, then starts it once more and returns that last process.
 func killRepeatedly(t *testing.T, rng *rand.Rand, n int, dir, configDir, addr string) *proc {
 	for i := 0; i < n; i++ {
-		w := start(t, dir, fmt.Sprintf("worker-%d", i+1), nil, "run", "--config-dir", configDir, "--bootstrap-servers", addr, "--log-level", "debug")
+		w := start(t, dir, fmt.Sprintf("worker-%d", i+1), nil, "run", "--config-dir", configDir, "--bootstrap-servers", addr, "--listen", "127.0.0.1:0", "--log-level", "debug")
 		time.Sleep(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
 		w.kill()
 		t.Logf("SIGKILLed worker run %d", i+1)
 	}
-	return start(t, dir, fmt.Sprintf("worker-%d", n+1), nil, "run", "--config-dir", configDir, "--bootstrap-servers", addr, "--log-level", "debug")
+	return start(t, dir, fmt.Sprintf("worker-%d", n+1), nil, "run", "--config-dir", configDir, "--bootstrap-servers", addr, "--listen", "127.0.0.1:0", "--log-level", "debug")
 }
 
 type fileEvent struct {
