@@ -52,7 +52,7 @@ func (k *kafkaFlags) start(logger *slog.Logger) (brokers []string, stop func() e
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "run --config-dir DIR [--bootstrap-servers LIST | --embedded-kafka DIR] [--data-dir DIR]\n\nLoads every *.json connector config in --config-dir, validates all of them (nothing starts\nif any is invalid) and runs them. SIGINT/SIGTERM stops gracefully: each task flushes and\ncommits within --shutdown-timeout, then the process exits; a second signal exits at once.", stderr)
+	fs := newFlags("run", "run [--config-dir DIR] [--data-dir DIR] [--bootstrap-servers LIST | --embedded-kafka DIR] [--listen 127.0.0.1:8083]\n\nLoads every *.json connector config in --config-dir, validates all of them (nothing starts\nif any is invalid) and runs them, serving Kafka Connect's REST API on --listen. With\n--data-dir, connectors created or changed over REST survive a restart; a config-dir file\nthat changed since the last start replaces the stored connector, an unchanged one leaves it\nas REST left it. SIGINT/SIGTERM stops gracefully: each task flushes and commits within\n--shutdown-timeout, then the process exits; a second signal exits at once.", stderr)
 	var kf kafkaFlags
 	kf.register(fs)
 	configDir := fs.String("config-dir", "", "directory of connector configs (*.json, Kafka Connect's envelope)")
