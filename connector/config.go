@@ -41,7 +41,8 @@ type CommonConfig struct {
 	ErrorsRetryDelayMax     time.Duration `config:"errors.retry.delay.max.ms" default:"60000" unit:"ms" min:"1" doc:"longest wait between two retries"`
 	ErrorsLogEnable         bool          `config:"errors.log.enable" default:"false" doc:"log every failed record"`
 	ErrorsLogIncludeMessage bool          `config:"errors.log.include.messages" default:"false" doc:"include the record's key and value in those logs"`
-	OffsetFlushInterval     time.Duration `config:"offset.flush.interval.ms" default:"2000" unit:"ms" min:"10" doc:"how often the task flushes and commits"`
+	OffsetFlushInterval     time.Duration `config:"offset.flush.interval.ms" default:"2000" unit:"ms" min:"10" doc:"how often a sink task flushes and commits"`
+	OffsetFlushMaxRecords   int64         `config:"offset.flush.max.records" default:"200000" min:"0" doc:"a sink task also flushes and commits once this many records were written since the last flush; 0: by interval only (connectd)"`
 	ConfigActionReload      string        `config:"config.action.reload" default:"restart" enum:"restart,none" doc:"accepted for Kafka Connect compatibility"`
 }
 
@@ -63,6 +64,21 @@ type SourceCommonConfig struct {
 	TransactionBoundary string        `config:"transaction.boundary" default:"interval" enum:"poll,interval" doc:"poll: one transaction per poll; interval: one per transaction.boundary.interval.ms"`
 	TransactionInterval time.Duration `config:"transaction.boundary.interval.ms" default:"500" unit:"ms" min:"1" doc:"how often an interval-bounded source commits"`
 	TransactionRecords  int           `config:"transaction.boundary.max.records" default:"20000" min:"1" doc:"most records in one source transaction (connectd)"`
+}
+
+// RawConfig is an optional interface of a plugin's config struct, for keys
+// its struct tags cannot list: keys named after other keys' values
+// ("aggregate.<name>.type") or the keys of a config the plugin decodes
+// itself. Parse calls AcceptsKey for each of the connector's own keys that
+// is neither the framework's nor a tagged field; an accepted key is not
+// reported as unknown. Before decoding the tagged fields (and so before
+// Validate runs), Parse calls SetRawConfig with a copy of the whole raw
+// config, every key as given (tasks.max included); the config decodes and
+// checks the keys it accepted in its Validate, naming them in
+// *ConfigError values.
+type RawConfig interface {
+	AcceptsKey(key string) bool
+	SetRawConfig(raw map[string]string)
 }
 
 // TransformConfig is one configured transform of a connector.
@@ -253,10 +269,17 @@ func (r *Registry) Parse(name string, raw map[string]string) (*ConnectorConfig, 
 		cc.PluginConfig = cc.Plugin.NewConfig()
 		pluginKeys := KeyNames(cc.PluginConfig)
 		pluginOwn := map[string]string{}
+		rc, _ := cc.PluginConfig.(RawConfig)
 		for k, v := range own {
-			if slices.Contains(pluginKeys, k) {
+			switch {
+			case slices.Contains(pluginKeys, k):
 				pluginOwn[k] = v
+			case rc != nil && rc.AcceptsKey(k):
+				allowed = append(allowed, k)
 			}
+		}
+		if rc != nil {
+			rc.SetRawConfig(maps.Clone(raw))
 		}
 		errs = append(errs, DecodeConfig(pluginOwn, cc.PluginConfig, "")...)
 		allowed = append(allowed, pluginKeys...)

@@ -98,6 +98,9 @@ type SinkTask struct {
 	buf        []Record
 	validJSON  bool
 	nextFlush  time.Time
+	// sinceFlush counts records written since the last flush, for
+	// offset.flush.max.records.
+	sinceFlush int64
 	info       TaskInfo
 }
 
@@ -193,7 +196,8 @@ func (t *SinkTask) Run(ctx context.Context) (err error) {
 				return t.fail(err)
 			}
 		}
-		if !time.Now().Before(t.nextFlush) {
+		full := t.p.Config.Common.OffsetFlushMaxRecords > 0 && t.sinceFlush >= t.p.Config.Common.OffsetFlushMaxRecords
+		if full || !time.Now().Before(t.nextFlush) {
 			if err := t.flushAndCommit(wctx); err != nil {
 				return t.fail(err)
 			}
@@ -368,6 +372,7 @@ func (t *SinkTask) records(ctx context.Context, recs []Record) error {
 	case err == nil:
 		st.lastDelivered = out[len(out)-1].Offset
 		t.p.Metrics.Written.Add(int64(len(out)))
+		t.sinceFlush += int64(len(out))
 	case errors.As(err, &be):
 		rejected := make(map[int]bool, len(be.Records))
 		for _, re := range be.Records {
@@ -386,6 +391,7 @@ func (t *SinkTask) records(ctx context.Context, recs []Record) error {
 			}
 		}
 		t.p.Metrics.Written.Add(int64(len(out) - len(rejected)))
+		t.sinceFlush += int64(len(out) - len(rejected))
 	default:
 		return fmt.Errorf("write to sink: %w", err)
 	}
@@ -451,6 +457,7 @@ func (t *SinkTask) bad(r *Record, stage Stage, class string, cause error) error 
 // and the dead-letter records below them.
 func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 	t.nextFlush = time.Now().Add(t.p.Config.Common.OffsetFlushInterval)
+	t.sinceFlush = 0
 	if len(t.parts) == 0 || t.gen == nil {
 		return nil
 	}
