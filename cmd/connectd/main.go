@@ -32,6 +32,7 @@ Commands:
   gen         write generated click events straight to a topic
   validate    check connector config files and print every problem
   demo        run the demo: embedded Kafka, generator, file sink, live status
+  top         live view of the latest closed windows in a window result topic
   version     print the version
 
 Run 'connectd <command> --help' for a command's flags.
@@ -58,6 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"demo":       cmdDemo,
 		"connectors": cmdConnectors,
 		"offsets":    cmdOffsets,
+		"top":        cmdTop,
 		"version": func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintf(stdout, "connectd %s\n", version)
 			return nil

@@ -36,19 +36,37 @@ const (
 // order per partition and partition order overall. Records of aborted
 // transactions are left out. A missing topic yields no records.
 func (r *TopicReader) ReadAll(ctx context.Context, topic string) ([]connector.Record, error) {
+	out, _, err := r.ReadFrom(ctx, topic, nil, 0)
+	return out, err
+}
+
+// ReadFrom reads a topic incrementally: the committed records of each
+// partition p from from[p] (the earliest offset when p is not in from, or
+// when from[p] is out of the partition's range, as after retention or a
+// re-created topic) up to the last stable offset as of the call, in offset
+// order per partition and partition order overall. Records of aborted
+// transactions are left out. With limit > 0 it returns at most limit
+// records, stopping part way through a partition if need be.
+//
+// next holds, for every partition of the topic, where the following call
+// should start: past the last record returned, or the last stable offset
+// when the partition was read to its end. Passing next back reads only
+// what was committed since. next is empty when the topic does not exist.
+func (r *TopicReader) ReadFrom(ctx context.Context, topic string, from map[int32]int64, limit int) (records []connector.Record, next map[int32]int64, err error) {
 	client, admin, err := r.c.conn()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	meta, err := admin.DescribeTopics([]string{topic})
 	if err != nil {
-		return nil, fmt.Errorf("kafka read %s: describe topic: %w", topic, err)
+		return nil, nil, fmt.Errorf("kafka read %s: describe topic: %w", topic, err)
 	}
+	next = map[int32]int64{}
 	if len(meta) != 1 || meta[0].Err == sarama.ErrUnknownTopicOrPartition {
-		return nil, nil
+		return nil, next, nil
 	}
 	if meta[0].Err != sarama.ErrNoError {
-		return nil, fmt.Errorf("kafka read %s: describe topic: %w", topic, meta[0].Err)
+		return nil, nil, fmt.Errorf("kafka read %s: describe topic: %w", topic, meta[0].Err)
 	}
 	tps := make([]connector.TopicPartition, 0, len(meta[0].Partitions))
 	for _, pm := range meta[0].Partitions {
@@ -56,36 +74,40 @@ func (r *TopicReader) ReadAll(ctx context.Context, topic string) ([]connector.Re
 	}
 	sortTPs(tps)
 	if len(tps) == 0 {
-		return nil, nil
+		return nil, next, nil
 	}
 	start, err := listOffsets(ctx, client, tps, sarama.OffsetOldest, sarama.ReadCommitted)
 	if err != nil {
-		return nil, fmt.Errorf("kafka read %s: %w", topic, err)
+		return nil, nil, fmt.Errorf("kafka read %s: %w", topic, err)
 	}
 	end, err := listOffsets(ctx, client, tps, sarama.OffsetNewest, sarama.ReadCommitted)
 	if err != nil {
-		return nil, fmt.Errorf("kafka read %s: %w", topic, err)
+		return nil, nil, fmt.Errorf("kafka read %s: %w", topic, err)
 	}
-	var out []connector.Record
 	for _, tp := range tps {
-		if start[tp] >= end[tp] {
+		pos, ok := from[tp.Partition]
+		if !ok || pos < start[tp] || pos > end[tp] {
+			pos = start[tp]
+		}
+		next[tp.Partition] = pos
+		if pos >= end[tp] || (limit > 0 && len(records) >= limit) {
 			continue
 		}
-		out, err = readPartition(ctx, client, tp, start[tp], end[tp], out)
+		full := false
+		err := scanPartition(ctx, client, tp, pos, end[tp], func(rec connector.Record) bool {
+			records = append(records, rec)
+			next[tp.Partition] = rec.Offset + 1
+			full = limit > 0 && len(records) >= limit
+			return !full
+		})
 		if err != nil {
-			return nil, fmt.Errorf("kafka read %s: %w", tp, err)
+			return nil, nil, fmt.Errorf("kafka read %s: %w", tp, err)
+		}
+		if !full {
+			next[tp.Partition] = end[tp]
 		}
 	}
-	return out, nil
-}
-
-// readPartition appends the committed records of tp in [from, end) to out.
-func readPartition(ctx context.Context, client sarama.Client, tp connector.TopicPartition, from, end int64, out []connector.Record) ([]connector.Record, error) {
-	err := scanPartition(ctx, client, tp, from, end, func(r connector.Record) bool {
-		out = append(out, r)
-		return true
-	})
-	return out, err
+	return records, next, nil
 }
 
 // scanPartition calls fn with each committed data record of tp in

@@ -125,3 +125,70 @@ func TestReadAllManyRecords(t *testing.T) {
 		}
 	}
 }
+
+func TestReadFromIsIncremental(t *testing.T) {
+	addr := newCluster(t)
+	c := newTestClient(t, addr)
+	ctx := context.Background()
+	rd := c.Reader().(*TopicReader)
+
+	got, next, err := rd.ReadFrom(ctx, "results", nil, 0)
+	if err != nil || len(got) != 0 || len(next) != 0 {
+		t.Fatalf("ReadFrom(missing) = %v, %v, %v; want nothing, an empty next, no error", got, next, err)
+	}
+	createTopic(t, c, "results", 2)
+	got, next, err = rd.ReadFrom(ctx, "results", next, 0)
+	if err != nil || len(got) != 0 || fmt.Sprint(next) != "map[0:0 1:0]" {
+		t.Fatalf("ReadFrom(empty) = %v, %v, %v; want no records, next map[0:0 1:0]", got, next, err)
+	}
+
+	cm := newCommitter(t, c, "results-src")
+	rec := func(p int32, v string) connector.ProducerRecord {
+		return connector.ProducerRecord{Topic: "results", Partition: p, Value: []byte(v)}
+	}
+	read := func(from map[int32]int64, limit int) ([]string, map[int32]int64) {
+		t.Helper()
+		got, next, err := rd.ReadFrom(ctx, "results", from, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return values(got), next
+	}
+	if err := cm.Commit(ctx, []connector.ProducerRecord{rec(0, "a"), rec(0, "b"), rec(1, "c")}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	vals, next := read(next, 0)
+	// Each transaction ends with a commit marker, so the end offset is one
+	// past the last record.
+	if fmt.Sprint(vals) != "[a b c]" || fmt.Sprint(next) != "map[0:3 1:2]" {
+		t.Fatalf("first read = %v, next %v; want [a b c], map[0:3 1:2]", vals, next)
+	}
+	if vals, again := read(next, 0); len(vals) != 0 || fmt.Sprint(again) != fmt.Sprint(next) {
+		t.Fatalf("read with nothing new = %v, next %v; want nothing, next unchanged", vals, again)
+	}
+
+	if err := cm.Commit(ctx, []connector.ProducerRecord{rec(0, "d"), rec(1, "e"), rec(1, "f")}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if vals, _ := read(next, 0); fmt.Sprint(vals) != "[d e f]" {
+		t.Fatalf("second read = %v, want only the new records [d e f]", vals)
+	}
+
+	// A limit stops part way through a partition; next resumes right there.
+	vals, n1 := read(nil, 2)
+	if fmt.Sprint(vals) != "[a b]" || fmt.Sprint(n1) != "map[0:2 1:0]" {
+		t.Fatalf("read with limit 2 = %v, next %v; want [a b], map[0:2 1:0]", vals, n1)
+	}
+	vals, n2 := read(n1, 2)
+	if fmt.Sprint(vals) != "[d c]" || fmt.Sprint(n2) != "map[0:5 1:1]" {
+		t.Fatalf("read with limit 2 from %v = %v, next %v; want [d c], map[0:5 1:1]", n1, vals, n2)
+	}
+	if vals, n3 := read(n2, 10); fmt.Sprint(vals) != "[e f]" || fmt.Sprint(n3) != "map[0:5 1:5]" {
+		t.Fatalf("last read = %v, next %v; want [e f], map[0:5 1:5]", vals, n3)
+	}
+
+	// A position past the end (a re-created topic) reads from the start.
+	if vals, _ := read(map[int32]int64{0: 100, 1: 5}, 0); fmt.Sprint(vals) != "[a b d]" {
+		t.Fatalf("read from past the end = %v, want partition 0 again from its start: [a b d]", vals)
+	}
+}
