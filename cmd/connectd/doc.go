@@ -5,6 +5,7 @@
 //	connectd run --config-dir DIR [--bootstrap-servers LIST | --embedded-kafka DIR] [--listen 127.0.0.1:8083]
 //	connectd connectors list|get|create|delete|pause|resume|stop|restart|status [--url URL]
 //	connectd offsets get|reset --connector NAME ... [--dry-run] [--url URL]
+//	connectd top --topic T [--bootstrap-servers LIST] [--once]
 //	connectd kafka --data-dir DIR [--listen 127.0.0.1:9092]
 //	connectd gen --bootstrap-servers LIST [--topic T] [--max-events N] ...
 //	connectd validate FILE...
