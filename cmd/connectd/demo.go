@@ -88,7 +88,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // showStatus prints one status line per second until ctx is done:
 // refreshed in place on a terminal, a plain line every 5 s otherwise. The
-// rate is of consumed events over the last five seconds.
+// rate is of consumed events over the last five seconds. When the demo runs
+// a window connector, the latest closed windows of its result topic (as
+// `connectd top` draws them) are shown above the line on a terminal, and
+// printed whenever they change otherwise.
 func showStatus(ctx context.Context, out io.Writer, w *runningWorker) {
 	tty := isTerminal(out)
 	tick := time.NewTicker(time.Second)
@@ -98,6 +101,13 @@ func showStatus(ctx context.Context, out io.Writer, w *runningWorker) {
 		consumed int64
 	}
 	window := []sample{{time.Now(), 0}}
+	results, reader := demoResults(w)
+	lastFrame := ""
+	if tty {
+		fmt.Fprint(out, "\033[?25l")
+		defer fmt.Fprint(out, "\033[?25h")
+	}
+	top := ""
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -113,12 +123,45 @@ func showStatus(ctx context.Context, out io.Writer, w *runningWorker) {
 		first := window[0]
 		rate := float64(consumed-first.consumed) / now.Sub(first.at).Seconds()
 		line += fmt.Sprintf(" | %s ev/s", group(int64(rate)))
-		if tty {
+		frame := ""
+		if results != nil {
+			_ = results.poll(ctx, reader) // a failed read shows the last frame
+			frame = renderFrame(topFrame{Topic: results.topic, Results: results.list()}, 100)
+		}
+		switch {
+		case tty && frame != "":
+			if top == "" {
+				fmt.Fprint(out, "\n\033[H\033[2J")
+			}
+			top = frame
+			fmt.Fprint(out, "\033[H"+strings.ReplaceAll(frame, "\n", "\033[K\n")+"\n\033[K"+line+"\033[J")
+		case tty:
 			fmt.Fprintf(out, "\r\033[K%s", line)
-		} else if n%5 == 0 {
-			fmt.Fprintln(out, line)
+		default:
+			if frame != "" && frame != lastFrame {
+				fmt.Fprint(out, frame)
+				lastFrame = frame
+			}
+			if n%5 == 0 {
+				fmt.Fprintln(out, line)
+			}
 		}
 	}
+}
+
+// demoResults finds the demo's window connector (a connector with an
+// output.topic) and returns a reader of its results, or nil.
+func demoResults(w *runningWorker) (*topState, topReader) {
+	reader, ok := w.reader.(topReader)
+	if !ok {
+		return nil, nil
+	}
+	for _, name := range w.Connectors() {
+		if c, ok := w.Config(name); ok && c.Plugin.Kind == connector.KindSink && c.Raw["output.topic"] != "" {
+			return newTopState(c.Raw["output.topic"], ""), reader
+		}
+	}
+	return nil, nil
 }
 
 // statusLine sums the connectors' metrics: produced by sources; consumed,

@@ -167,6 +167,8 @@ type runningWorker struct {
 	rest func(ctx context.Context) error
 	// brokers are the bootstrap servers it talks to.
 	brokers []string
+	// reader reads topics (the demo shows window results).
+	reader connector.TopicReader
 }
 
 func newWorker(reg *connector.Registry, brokers []string, logger *slog.Logger, shutdown time.Duration, store worker.ConfigStore, stored []worker.StoredConnector, workerID string) (*runningWorker, error) {
@@ -184,7 +186,7 @@ func newWorker(reg *connector.Registry, brokers []string, logger *slog.Logger, s
 		client.Close()
 		return nil, err
 	}
-	return &runningWorker{Worker: w, client: client, admin: client.Admin(), logger: logger}, nil
+	return &runningWorker{Worker: w, client: client, admin: client.Admin(), reader: client.Reader(), logger: logger}, nil
 }
 
 func (w *runningWorker) close() { _ = w.client.Close() }
