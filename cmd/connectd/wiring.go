@@ -5,6 +5,7 @@ import (
 
 	"github.com/connectd/connectd/connector"
 	"github.com/connectd/connectd/connector/kafka"
+	"github.com/connectd/connectd/processors/window"
 	"github.com/connectd/connectd/sinks/file"
 	"github.com/connectd/connectd/sources/generator"
 	"github.com/connectd/connectd/transforms/validate"
@@ -18,6 +19,7 @@ func newRegistry() (*connector.Registry, error) {
 		generator.Plugin(),
 		file.Plugin(),
 		validate.Plugin(),
+		window.Plugin(),
 	} {
 		if err := reg.Register(p); err != nil {
 			return nil, err
