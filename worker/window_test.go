@@ -283,3 +283,110 @@ func TestWindowMatchesComputation(t *testing.T) {
 		}
 	}
 }
+
+// countingWindow is the window plugin with a count of the records its
+// Writes accepted, for benchSinkTask.
+func countingWindow(c *nopCount) connector.Plugin {
+	p := window.Plugin()
+	base := p.NewSink
+	p.NewSink = func(cfg any, info connector.TaskInfo) (connector.Sink, error) {
+		s, err := base(cfg, info)
+		if err != nil {
+			return nil, err
+		}
+		return &countedSink{Sink: s.(*window.Sink), c: c}, nil
+	}
+	return p
+}
+
+type countedSink struct {
+	*window.Sink
+	c *nopCount
+}
+
+func (s *countedSink) Open(ctx context.Context, a map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
+	s.c.mu.Lock()
+	if s.c.opened.IsZero() {
+		s.c.opened = time.Now()
+	}
+	s.c.mu.Unlock()
+	return s.Sink.Open(ctx, a)
+}
+
+func (s *countedSink) Write(ctx context.Context, batch []connector.Record) error {
+	err := s.Sink.Write(ctx, batch)
+	s.c.mu.Lock()
+	s.c.written += int64(len(batch))
+	s.c.last = time.Now()
+	s.c.mu.Unlock()
+	return err
+}
+
+func benchWindow(b *testing.B, kv map[string]string) {
+	benchSinkTask(b, func() (*connector.Registry, map[string]string, func() (int64, time.Time, time.Time)) {
+		c := &nopCount{}
+		cfg := map[string]string{"connector.class": "window", "topics": benchTopic, "output.topic": "bench.window.out"}
+		maps.Copy(cfg, kv)
+		return newRegistry(b, countingWindow(c)), cfg, c.get
+	})
+}
+
+// BenchmarkWindowTumbling1mHLL: consume → 1-minute tumbling windows with
+// count and unique users and sessions (HyperLogLog beyond 1024) →
+// results and changelog in the offsets' transactions.
+func BenchmarkWindowTumbling1mHLL(b *testing.B) {
+	benchWindow(b, map[string]string{
+		"window.size.ms":                  "60000",
+		"aggregates":                      "events,unique_users,unique_sessions",
+		"aggregate.events.type":           "count",
+		"aggregate.unique_users.type":     "distinct",
+		"aggregate.unique_users.field":    "user_id",
+		"aggregate.unique_sessions.type":  "distinct",
+		"aggregate.unique_sessions.field": "session_id",
+	})
+}
+
+// BenchmarkWindowSessions30m: 30-minute-gap sessions per user.
+func BenchmarkWindowSessions30m(b *testing.B) {
+	benchWindow(b, map[string]string{
+		"window.type":            "session",
+		"group.by":               "user_id",
+		"aggregates":             "session",
+		"aggregate.session.type": "sessions",
+	})
+}
+
+// BenchmarkWindowMetrics5m: the 5-minute metric set of
+// configs/window-metrics-5m.json.
+func BenchmarkWindowMetrics5m(b *testing.B) {
+	benchWindow(b, map[string]string{
+		"window.size.ms":                  "300000",
+		"aggregates":                      "events,unique_users,unique_sessions,by_event_type,by_device,by_referrer,by_page,duration_ms",
+		"aggregate.events.type":           "count",
+		"aggregate.unique_users.type":     "distinct",
+		"aggregate.unique_users.field":    "user_id",
+		"aggregate.unique_sessions.type":  "distinct",
+		"aggregate.unique_sessions.field": "session_id",
+		"aggregate.by_event_type.type":    "count_by",
+		"aggregate.by_event_type.field":   "event_type",
+		"aggregate.by_device.type":        "count_by",
+		"aggregate.by_device.field":       "device_type",
+		"aggregate.by_referrer.type":      "count_by",
+		"aggregate.by_referrer.field":     "referrer",
+		"aggregate.by_page.type":          "top_k",
+		"aggregate.by_page.field":         "page_url",
+		"aggregate.duration_ms.type":      "stats",
+		"aggregate.duration_ms.field":     "duration_ms",
+	})
+}
+
+// BenchmarkWindowFunnel5m: the checkout funnel per 5 minutes.
+func BenchmarkWindowFunnel5m(b *testing.B) {
+	benchWindow(b, map[string]string{
+		"window.size.ms":          "300000",
+		"aggregates":              "checkout",
+		"aggregate.checkout.type": "funnel",
+		"aggregate.checkout.steps": "page_url^=https://shop.example.com/p/,event_type=add_to_cart," +
+			"page_url=https://shop.example.com/checkout,event_type=purchase",
+	})
+}
