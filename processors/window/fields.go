@@ -7,10 +7,33 @@ import (
 	"github.com/valyala/fastjson"
 )
 
+// maxInterned bounds the string cache of fields; at the bound it starts
+// over (the strings handed out stay valid: they are ordinary strings).
+const maxInterned = 1 << 20
+
 // fields is windowing.Fields over a parsed event. The strings it returns
-// alias the parser's buffer (no copy): windowing needs them only until Add
-// returns, and the sink parses the next event only after that.
-type fields struct{ v *fastjson.Value }
+// are interned copies, stable for ever: windowing promises to need them
+// only until Add returns, but Go maps replace a string key on assignment,
+// so a measure that updates an existing map entry (count_by, top_k,
+// funnel) would keep a string aliasing the parser's reused buffer.
+// Interning keeps the hot path free of allocations for values seen
+// before.
+type fields struct {
+	v    *fastjson.Value
+	strs map[string]string
+}
+
+func (f *fields) intern(b []byte) string {
+	if s, ok := f.strs[string(b)]; ok {
+		return s
+	}
+	if f.strs == nil || len(f.strs) >= maxInterned {
+		f.strs = make(map[string]string, 1024)
+	}
+	s := string(b)
+	f.strs[s] = s
+	return s
+}
 
 // Str returns a string field; a missing field or one of another type is
 // ("", false).
@@ -23,7 +46,7 @@ func (f *fields) Str(name string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	return bytesString(b), true
+	return f.intern(b), true
 }
 
 // Num returns a numeric field; a missing field or one of another type is
