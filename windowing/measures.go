@@ -137,7 +137,10 @@ func (a *counterAgg) add(m *measure, e *event, w *Windower) {
 		a.m = make(map[string]int64, 8)
 	}
 	if p, ok := a.m[v]; ok {
-		a.m[v] = p + 1
+		// Assigning to an existing string key stores the new key too, and
+		// v may alias the caller's reused buffer: write through the
+		// interned copy.
+		a.m[w.intern(v)] = p + 1
 		return
 	}
 	if len(a.m) >= m.maxValues {
@@ -407,10 +410,8 @@ func (a *funnelAgg) add(m *measure, e *event, w *Windower) {
 	if a.users == nil {
 		a.users = make(map[string][]funnelHit)
 	}
-	hits, ok := a.users[u]
-	if !ok {
-		u = w.intern(u)
-	}
+	u = w.intern(u) // the map keeps the key of every assignment: never the caller's bytes
+	hits := a.users[u]
 	if len(hits) >= maxFunnelHits {
 		w.stats.FunnelHitsDropped++
 		return
