@@ -164,11 +164,13 @@ func demoResults(w *runningWorker) (*topState, topReader) {
 	return nil, nil
 }
 
-// statusLine sums the connectors' metrics: produced by sources; consumed,
-// committed and dead-lettered by sinks; lag is Kafka's: end offsets minus
-// the sink groups' committed offsets.
+// statusLine sums what sources produced; consumed, committed and lag are
+// the slowest sink's (several sinks may read the same topic); DLQ counts
+// every sink's dead letters; lag is Kafka's: end offsets minus the sink
+// group's committed offsets.
 func statusLine(ctx context.Context, w *runningWorker) (line string, consumed int64) {
 	var produced, committed, dlq, lag int64
+	sinks := 0
 	var failed []string
 	for _, name := range w.Connectors() {
 		c, ok := w.Config(name)
@@ -176,13 +178,16 @@ func statusLine(ctx context.Context, w *runningWorker) (line string, consumed in
 			continue
 		}
 		t, _ := w.Totals(c.Name)
-		produced += t.Produced
-		consumed += t.Consumed
-		committed += t.Committed
-		dlq += t.DeadLettered
-		if c.Plugin.Kind == connector.KindSink {
-			lag += sinkLag(ctx, w.admin, c)
+		if c.Plugin.Kind == connector.KindSource {
+			produced += t.Produced
+			continue
 		}
+		dlq += t.DeadLettered
+		if sinks == 0 || t.Committed < committed {
+			consumed, committed = t.Consumed, t.Committed
+		}
+		lag = max(lag, sinkLag(ctx, w.admin, c))
+		sinks++
 	}
 	for _, st := range w.Status() {
 		for _, t := range st.Tasks {
