@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -35,7 +36,14 @@ type Config struct {
 	ClusterID string
 	// Logger receives the broker's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// CompactInterval is how often topics with cleanup.policy=compact
+	// (changelogs, source offsets) are compacted, as a real broker's log
+	// cleaner would. Default DefaultCompactInterval; negative: never.
+	CompactInterval time.Duration
 }
+
+// DefaultCompactInterval is how often the embedded broker compacts.
+const DefaultCompactInterval = time.Minute
 
 // Broker is one embedded single-node Kafka cluster. Its methods are safe for
 // concurrent use.
@@ -46,6 +54,9 @@ type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
 	closed  bool
+	// stopCompact ends the compaction loop Start began; compactDone is
+	// closed when it has.
+	stopCompact, compactDone chan struct{}
 }
 
 // New validates cfg, fills its defaults and returns a Broker that is not
@@ -62,6 +73,9 @@ func New(cfg Config) (*Broker, error) {
 	}
 	if cfg.DefaultPartitions < 1 {
 		return nil, fmt.Errorf("embedded kafka: default partitions %d: must be at least 1", cfg.DefaultPartitions)
+	}
+	if cfg.CompactInterval == 0 {
+		cfg.CompactInterval = DefaultCompactInterval
 	}
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = DefaultClusterID
@@ -111,6 +125,23 @@ func (b *Broker) Start() error {
 	if addrs := c.ListenAddrs(); len(addrs) > 0 {
 		b.addr = addrs[0]
 	}
+	if b.cfg.CompactInterval > 0 {
+		stop, done := make(chan struct{}), make(chan struct{})
+		b.stopCompact, b.compactDone = stop, done
+		go func() {
+			defer close(done)
+			t := time.NewTicker(b.cfg.CompactInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					c.Compact()
+				}
+			}
+		}()
+	}
 	b.cfg.Logger.Info("embedded kafka started", "addr", b.addr, "data_dir", b.cfg.DataDir)
 	return nil
 }
@@ -133,6 +164,10 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
+	if b.stopCompact != nil {
+		close(b.stopCompact)
+		<-b.compactDone
+	}
 	if b.cluster != nil {
 		b.cluster.Close()
 		b.cluster = nil
