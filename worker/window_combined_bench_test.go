@@ -1,0 +1,102 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd/connector"
+)
+
+// BenchmarkWindowTumblingAndSessions is the end-to-end target: two
+// window connectors on the same input at once, one with 1-minute tumbling
+// windows (count, unique users and sessions with HyperLogLog), one with
+// 30-minute sessions, each consuming, aggregating and committing results,
+// changelog and offsets transactionally. The clock runs from the first
+// partition assignment until both have committed everything (their final
+// flush and commit included). events/s counts input events: each is
+// aggregated twice.
+func BenchmarkWindowTumblingAndSessions(b *testing.B) {
+	b.StopTimer()
+	k, n := benchSetup(b)
+	configs := []map[string]string{{
+		"window.size.ms":                  "60000",
+		"aggregates":                      "events,unique_users,unique_sessions",
+		"aggregate.events.type":           "count",
+		"aggregate.unique_users.type":     "distinct",
+		"aggregate.unique_users.field":    "user_id",
+		"aggregate.unique_sessions.type":  "distinct",
+		"aggregate.unique_sessions.field": "session_id",
+	}, {
+		"window.type":            "session",
+		"group.by":               "user_id",
+		"aggregates":             "session",
+		"aggregate.session.type": "sessions",
+	}}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		type running struct {
+			count *nopCount
+			done  chan error
+		}
+		var tasks []running
+		ctx, cancel := context.WithCancel(context.Background())
+		for j, kv := range configs {
+			c := &nopCount{}
+			reg := newRegistry(b, countingWindow(c))
+			cfgMap := map[string]string{"connector.class": "window", "topics": benchTopic, "output.topic": fmt.Sprintf("bench.combined.out.%d", j)}
+			maps.Copy(cfgMap, kv)
+			name := fmt.Sprintf("bench-combined-%d-%d-%d", j, time.Now().UnixNano(), i)
+			cfg, err := reg.Parse(name, cfgMap)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cons, err := k.NewConsumer(connector.ConsumerConfig{Group: cfg.Group(), Topics: cfg.Sink.Topics, ClientID: name, InstanceID: name, Overrides: cfg.Consumer})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cm, err := k.NewCommitter(connector.ProducerConfig{TransactionalID: name, ClientID: name, Overrides: cfg.Producer})
+			if err != nil {
+				b.Fatal(err)
+			}
+			task, err := connector.NewSinkTask(connector.SinkTaskParams{Config: cfg, Consumer: cons, Committer: cm, Admin: k.Admin(), Reader: k.Reader(), Logger: benchKafka.logger})
+			if err != nil {
+				b.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- task.Run(ctx) }()
+			tasks = append(tasks, running{c, done})
+		}
+		var start time.Time
+		deadline := time.Now().Add(10 * time.Minute)
+		for {
+			finished := 0
+			for _, t := range tasks {
+				got, opened, _ := t.count.get()
+				if start.IsZero() && !opened.IsZero() {
+					start = opened
+				}
+				if got >= int64(n) {
+					finished++
+				}
+			}
+			if finished == len(tasks) {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatal("the window connectors did not take every event in 10 minutes")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		for _, t := range tasks {
+			if err := <-t.done; err != nil {
+				b.Fatalf("window task: %v", err)
+			}
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "events/s")
+}
