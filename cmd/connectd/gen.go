@@ -49,16 +49,11 @@ func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	brokers, stopKafka, err := kf.start(logger)
+	client, closeKafka, err := kf.connect(logger)
 	if err != nil {
 		return err
 	}
-	defer stopKafka()
-	client, err := newKafkaClient(brokers, logger)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer closeKafka()
 	if err := client.Admin().EnsureTopic(ctx, connector.TopicSpec{Name: *topic, Partitions: int32(*partitions), ReplicationFactor: -1}); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/connector/kafka"
 	"github.com/connectd/connectd/internal/embedkafka"
 	"github.com/connectd/connectd/internal/logging"
 	"github.com/connectd/connectd/worker"
@@ -49,6 +50,24 @@ func (k *kafkaFlags) start(logger *slog.Logger) (brokers []string, stop func() e
 	default:
 		return nil, nil, usageError{"say which Kafka to use: --bootstrap-servers host:port, --embedded-kafka DIR, or --data-dir DIR (embedded Kafka in DIR/kafka)"}
 	}
+}
+
+// connect starts the embedded broker when asked and returns a client of
+// the chosen Kafka; closeAll closes both.
+func (k *kafkaFlags) connect(logger *slog.Logger) (client *kafka.Client, closeAll func(), err error) {
+	brokers, stopKafka, err := k.start(logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err = newKafkaClient(brokers, logger)
+	if err != nil {
+		_ = stopKafka()
+		return nil, nil, err
+	}
+	return client, func() {
+		_ = client.Close()
+		_ = stopKafka()
+	}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -70,16 +70,11 @@ func cmdTop(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	brokers, stopKafka, err := kf.start(logger)
+	client, closeKafka, err := kf.connect(logger)
 	if err != nil {
 		return err
 	}
-	defer stopKafka()
-	client, err := newKafkaClient(brokers, logger)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer closeKafka()
 	reader, ok := client.Reader().(topReader)
 	if !ok {
 		return errors.New("the Kafka adapter cannot read a topic incrementally")
