@@ -499,9 +499,18 @@ func splitBlock(name string, m map[string]any, width int) []string {
 			rows = append(rows, barRow{fmt.Sprintf("(%d more)", len(all)-i), rest, group(int64(rest)), share(rest, total)})
 			break
 		}
-		rows = append(rows, barRow{e.k, e.n, group(int64(e.n)), share(e.n, total)})
+		rows = append(rows, barRow{valueLabel(e.k), e.n, group(int64(e.n)), share(e.n, total)})
 	}
 	return append([]string{fit(label(name), width)}, bars(rows, width)...)
+}
+
+// valueLabel names a split's value; an empty one (direct traffic has no
+// referrer) shows as "(none)".
+func valueLabel(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return v
 }
 
 // topBlock draws a top_k value in its order.
@@ -513,7 +522,7 @@ func topBlock(name string, l []any, width int) []string {
 			rows = append(rows, barRow{label: fmt.Sprintf("(%d more)", len(l)-i)})
 			break
 		}
-		rows = append(rows, barRow{scalarText(m["value"]), numValue(m["count"]), scalarText(m["count"]), ""})
+		rows = append(rows, barRow{valueLabel(scalarText(m["value"])), numValue(m["count"]), scalarText(m["count"]), ""})
 	}
 	return append([]string{fit(label(name), width)}, bars(rows, width)...)
 }

@@ -389,3 +389,10 @@ func TestTopLiveWaitsForTopicAndPrintsChangedFrames(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptySplitValueShowsNone(t *testing.T) {
+	rows := splitBlock("by_referrer", map[string]any{"": json.Number("3"), "https://www.google.com/": json.Number("1")}, 60)
+	if len(rows) < 3 || !strings.HasPrefix(strings.TrimSpace(rows[1]), "(none)") {
+		t.Errorf("split rows = %q; the empty value (3 events, first by count) should show as (none)", rows)
+	}
+}
