@@ -111,6 +111,9 @@ type ConnectorConfig struct {
 	Transforms []TransformConfig
 	// TopicsRegex is Sink.TopicsRegex compiled, or nil.
 	TopicsRegex *regexp.Regexp
+	// Window is the window pre-aggregation stage of a sink connector
+	// (its window.* keys), or nil when it has none.
+	Window *WindowStageConfig
 }
 
 // Group returns the consumer group of a sink connector: "connect-<name>".
@@ -270,14 +273,22 @@ func (r *Registry) Parse(name string, raw map[string]string) (*ConnectorConfig, 
 		pluginKeys := KeyNames(cc.PluginConfig)
 		pluginOwn := map[string]string{}
 		rc, _ := cc.PluginConfig.(RawConfig)
+		windowKeys := map[string]string{}
+		stage := cc.Plugin.Kind == KindSink && !cc.Plugin.OwnWindowing
 		for k, v := range own {
 			switch {
 			case slices.Contains(pluginKeys, k):
 				pluginOwn[k] = v
 			case rc != nil && rc.AcceptsKey(k):
 				allowed = append(allowed, k)
+			case stage && strings.HasPrefix(k, WindowPrefix):
+				windowKeys[k] = v
+				allowed = append(allowed, k)
 			}
 		}
+		var werrs []error
+		cc.Window, werrs = parseWindowStage(cc, windowKeys)
+		errs = append(errs, werrs...)
 		if rc != nil {
 			rc.SetRawConfig(maps.Clone(raw))
 		}

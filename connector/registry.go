@@ -40,6 +40,12 @@ type Plugin struct {
 	NewSource func(cfg any, info TaskInfo) (Source, error)
 	// NewTransform builds a transform from its decoded config.
 	NewTransform func(cfg any) (Transform, error)
+	// OwnWindowing marks a sink plugin that does its own windowing (the
+	// window connector): its connectors get no window stage, and window.*
+	// keys are its own or unknown. Every other sink connector gets a
+	// window pre-aggregation stage from its window.* keys (see
+	// WindowStageConfig).
+	OwnWindowing bool
 }
 
 // Registry holds the plugins a worker can run. main builds it explicitly;

@@ -16,6 +16,17 @@ import (
 // needs no locking of its own. Every method gets a ctx that is cancelled when
 // the task is forced to stop; a method must return promptly after that.
 //
+// A sink connector with a window stage (window.* keys) is opened on one
+// synthetic partition {window.output.topic, 0} instead of its input
+// partitions and written the window results as records of it: key the
+// result id, value the result's JSON, timestamp the window end, offsets
+// counting up from 0 across restarts. Open's assigned offset for it is
+// the next rollup to come; a sink drops leftovers at or after it as
+// usual, and the offsets it returns for it are ignored (rollups are
+// rebuilt from the stage's changelog at their own offsets). Nothing else
+// changes for the sink: a sink that honours this contract for ordinary
+// partitions writes each rollup exactly once.
+//
 // Errors: a RetryableError makes the framework call the same method again
 // with the same arguments after a backoff (capped, jittered, bounded by
 // errors.retry.timeout); a *BatchError from Write names records at fault,

@@ -86,6 +86,24 @@ type dlqEntry struct {
 // SinkTask runs one task of a sink connector: consume → convert →
 // transform → Sink.Write → Sink.Flush → commit the offsets Flush returned
 // and the dead-letter records below them in one transaction.
+//
+// With a window stage (ConnectorConfig.Window, the window.* keys) the
+// transformed records go to a windowing.Windower instead of Sink.Write,
+// and the sink sees only rollups: the sink is opened on one synthetic
+// partition {window.output.topic, 0} instead of the input partitions, at
+// the rollup sequence number restored from the stage's compacted
+// changelog; each flush round writes the results of the windows that
+// closed as records of that partition at consecutive offsets (key: the
+// result id, value: its JSON, timestamp: the window end), flushes, and
+// commits in one transaction the input offsets, the window state changes
+// with the sequence number (the changelog) and the dead-letter records,
+// for the newest round whose rollups the sink reports all durable. A
+// record without a JSON object or event time fails in stage TASK_PUT; an
+// event too late for its windows is counted, and dead-lettered when there
+// is a dead-letter topic. On revoke or failure the window state is
+// dropped and restored from the changelog at the next assignment, so a
+// replay rebuilds the same rollups at the same synthetic offsets and the
+// sink's idempotent Open and Write apply.
 type SinkTask struct {
 	p          SinkTaskParams
 	log        *slog.Logger
@@ -102,6 +120,8 @@ type SinkTask struct {
 	// offset.flush.max.records.
 	sinceFlush int64
 	info       TaskInfo
+	// win is the window stage, or nil (see windowstage.go).
+	win *windowStage
 }
 
 // NewSinkTask checks the wiring and builds the sink and its transforms. It
@@ -115,6 +135,14 @@ func NewSinkTask(p SinkTaskParams) (*SinkTask, error) {
 	}
 	if p.Config.Sink.DLQTopic != "" && p.Admin == nil {
 		return nil, errors.New("sink task: a dead-letter topic needs Admin")
+	}
+	if p.Config.Window != nil {
+		if p.Admin == nil || p.Reader == nil {
+			return nil, errors.New("sink task: a window stage needs Admin and Reader (its changelog)")
+		}
+		if p.Config.Common.TasksMax > 1 {
+			return nil, fmt.Errorf("sink task: connector %q has a window stage and tasks.max %d; it must be 1", p.Config.Name, p.Config.Common.TasksMax)
+		}
 	}
 	if p.Metrics == nil {
 		p.Metrics = &TaskMetrics{}
@@ -137,6 +165,9 @@ func NewSinkTask(p SinkTaskParams) (*SinkTask, error) {
 		parts:     map[TopicPartition]*partState{},
 		validJSON: p.Config.Common.ValueConverter == JSONConverter,
 	}
+	if p.Config.Window != nil {
+		t.win = newWindowStage(p.Config.Window, log)
+	}
 	t.backoff = NewBackoff(p.Config.Common, log)
 	t.backoff.OnRetry = func(error, time.Duration) { p.Metrics.Retries.Add(1) }
 	return t, nil
@@ -150,6 +181,12 @@ func (t *SinkTask) Run(ctx context.Context) (err error) {
 	if dlq := t.p.Config.Sink.DLQTopic; dlq != "" {
 		spec := TopicSpec{Name: dlq, Partitions: 1, ReplicationFactor: t.p.Config.Sink.DLQReplication}
 		if err := t.backoff.Do(ctx, "create dead-letter topic "+dlq, func() error { return t.p.Admin.EnsureTopic(ctx, spec) }); err != nil {
+			return err
+		}
+	}
+	if t.win != nil {
+		spec := TopicSpec{Name: t.win.cfg.ChangelogTopic, Partitions: 1, ReplicationFactor: -1, Configs: map[string]string{"cleanup.policy": "compact"}}
+		if err := t.backoff.Do(ctx, "create window changelog topic "+spec.Name, func() error { return t.p.Admin.EnsureTopic(ctx, spec) }); err != nil {
 			return err
 		}
 	}
@@ -226,6 +263,18 @@ func (t *SinkTask) shutdown(ctx context.Context) error {
 }
 
 func (t *SinkTask) closeAll(ctx context.Context) {
+	if t.win != nil {
+		if t.win.open {
+			if err := t.sink.Close(ctx, []TopicPartition{t.win.out}); err != nil {
+				t.log.Warn("close sink partitions", "err", err)
+			}
+		}
+		t.win.drop()
+		clear(t.parts)
+		t.dlq = t.dlq[:0]
+		t.gen = nil
+		return
+	}
 	if len(t.parts) == 0 {
 		return
 	}
@@ -291,6 +340,9 @@ func (t *SinkTask) handle(ctx context.Context, ev ConsumerEvent) error {
 func (t *SinkTask) assigned(ctx context.Context, ev ConsumerEvent) error {
 	gen := ev.Generation
 	t.gen = &gen
+	if t.win != nil {
+		return t.assignedWindow(ctx, ev)
+	}
 	var seek map[TopicPartition]int64
 	err := t.backoff.Do(ctx, "open sink", func() error {
 		var err error
@@ -366,6 +418,9 @@ func (t *SinkTask) records(ctx context.Context, recs []Record) error {
 	if len(out) == 0 {
 		return nil
 	}
+	if t.win != nil {
+		return t.window(st, out)
+	}
 	err := t.backoff.Do(ctx, "write", func() error { return t.sink.Write(ctx, out) })
 	var be *BatchError
 	switch {
@@ -428,9 +483,17 @@ func (t *SinkTask) bad(r *Record, stage Stage, class string, cause error) error 
 		}
 		t.log.Error("record failed; skipped", attrs...)
 	}
+	t.deadLetter(r, stage, class, cause)
+	return nil
+}
+
+// deadLetter queues r for the dead-letter topic, or counts it as skipped
+// when there is none.
+func (t *SinkTask) deadLetter(r *Record, stage Stage, class string, cause error) {
+	c := t.p.Config
 	if c.Sink.DLQTopic == "" {
 		t.p.Metrics.Skipped.Add(1)
-		return nil
+		return
 	}
 	headers := slices.Clip(r.Headers)
 	if c.Sink.DLQContextHeaders {
@@ -449,7 +512,6 @@ func (t *SinkTask) bad(r *Record, stage Stage, class string, cause error) error 
 	t.dlq = append(t.dlq, dlqEntry{tp: r.TP(), offset: r.Offset, rec: ProducerRecord{
 		Topic: c.Sink.DLQTopic, Partition: -1, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp, Headers: headers,
 	}})
-	return nil
 }
 
 // flushAndCommit flushes the sink and commits, in one transaction, the
@@ -458,6 +520,9 @@ func (t *SinkTask) bad(r *Record, stage Stage, class string, cause error) error 
 func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 	t.nextFlush = time.Now().Add(t.p.Config.Common.OffsetFlushInterval)
 	t.sinceFlush = 0
+	if t.win != nil {
+		return t.flushAndCommitWindow(ctx)
+	}
 	if len(t.parts) == 0 || t.gen == nil {
 		return nil
 	}

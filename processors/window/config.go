@@ -162,6 +162,8 @@ func Plugin() connector.Plugin {
 		Version:   "0.1.0",
 		Doc:       "aggregates events into event-time windows and writes the results to Kafka exactly once, with a state changelog",
 		NewConfig: func() any { return &Config{} },
+		// It is windowing: no window stage in front of it.
+		OwnWindowing: true,
 		NewSink: func(cfg any, info connector.TaskInfo) (connector.Sink, error) {
 			c, ok := cfg.(*Config)
 			if !ok {
