@@ -421,12 +421,22 @@ func (w *Windower) part(id int32) *partition {
 
 // Assign registers partitions the caller now consumes, at the caller's
 // clock nowMs: a registered partition without events holds the watermark
-// back until it has events or has been idle for idle.timeout.ms. Known
-// partitions are left as they are.
+// back until it has events or has been idle for idle.timeout.ms. For a
+// known partition (restored from a snapshot) the assignment counts as
+// activity at nowMs.
 func (w *Windower) Assign(partitions []int32, nowMs int64) {
 	w.finishLoad()
 	for _, id := range partitions {
-		if _, ok := w.parts[id]; ok {
+		if p, ok := w.parts[id]; ok {
+			// A restored partition's last activity is from the instance
+			// before; being assigned now counts as activity, or a worker
+			// down longer than idle.timeout would mark every partition
+			// idle at its first Tick, jump the watermark to the newest
+			// one, and turn the lagging partitions' events late.
+			if nowMs > p.lastActive {
+				p.lastActive = nowMs
+				p.dirty = true
+			}
 			continue
 		}
 		p := w.part(id)
