@@ -168,3 +168,40 @@ func BenchmarkSessionStateBytes(b *testing.B) {
 		runtime.KeepAlive(evs)
 	}
 }
+
+// BenchmarkAggregate measures each aggregate type alone in 5-minute
+// tumbling windows (sessions in 30-minute-gap session windows), so a cost
+// can be told apart from the others'.
+func BenchmarkAggregate(b *testing.B) {
+	cases := []struct {
+		name string
+		agg  func() AggregateConfig
+	}{
+		{"count", func() AggregateConfig { return aggDefaults("count", "count") }},
+		{"count_by", func() AggregateConfig { a := aggDefaults("by_page", "count_by"); a.Field = "page_url"; return a }},
+		{"distinct", func() AggregateConfig { a := aggDefaults("users", "distinct"); a.Field = "user_id"; return a }},
+		{"top_k", func() AggregateConfig { a := aggDefaults("top", "top_k"); a.Field, a.K = "page_url", 10; return a }},
+		{"stats", func() AggregateConfig { a := aggDefaults("dur", "stats"); a.Field = "duration_ms"; return a }},
+		{"alert", func() AggregateConfig {
+			a := aggDefaults("hot", "alert")
+			a.Filter, a.Threshold = []string{"event_type=page_view"}, 1000
+			return a
+		}},
+		{"funnel", func() AggregateConfig {
+			a := aggDefaults("checkout", "funnel")
+			a.Steps = []string{"page_url^=/p/", "event_type=add_to_cart", "page_url^=/checkout", "event_type=purchase"}
+			return a
+		}},
+		{"sessions", func() AggregateConfig { return aggDefaults("session", "sessions") }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := baseConfig()
+			cfg.Size, cfg.MaxOutOfOrder = 5*time.Minute, 5*time.Second
+			if c.name == "sessions" {
+				cfg.Type, cfg.GroupBy, cfg.Size = "session", []string{"user_id"}, 0
+			}
+			runBench(b, []*Windower{mustNew(b, cfg, c.agg())}, 100_000, 1)
+		})
+	}
+}
