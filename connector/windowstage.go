@@ -45,6 +45,8 @@ type windowStage struct {
 	cfg *WindowStageConfig
 	out TopicPartition
 	log *slog.Logger
+	// bounds is the windower's Stats at the last report of bounds hit.
+	bounds windowing.Stats
 
 	w      *windowing.Windower // nil until restored, and again after drop
 	fields jsonFields
@@ -179,6 +181,7 @@ func (ws *windowStage) drop() {
 		ws.log.Info("window state dropped", "events", st.Events, "late", st.Late, "duplicates", st.Duplicates, "results", st.Results, "open_windows", st.OpenWindows)
 	}
 	ws.w = nil
+	ws.bounds = windowing.Stats{}
 	ws.open = false
 	clear(ws.ids)
 	clear(ws.byID)
@@ -191,6 +194,10 @@ func (ws *windowStage) drop() {
 // synthetic partition, from offset seq on. The batch is reused.
 func (ws *windowStage) rollups(nowMs int64) ([]Record, error) {
 	ws.w.Tick(nowMs)
+	if st := ws.w.Stats(); st.BoundsHit(ws.bounds) != "" {
+		ws.log.Warn("window state bounds hit", "what", st.BoundsHit(ws.bounds))
+		ws.bounds = st
+	}
 	ws.results = ws.w.TakeResults(ws.results[:0])
 	ws.batch = ws.batch[:0]
 	for i := range ws.results {

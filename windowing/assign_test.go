@@ -34,3 +34,14 @@ func TestRestoredPartitionsAreNotIdleOnAssign(t *testing.T) {
 		t.Fatalf("the lagging partition's next event after the restart: %+v, want accepted (watermark %s)", out, rfc(b.Watermark()))
 	}
 }
+
+func TestBoundsHit(t *testing.T) {
+	prev := Stats{KeyLimited: 2, WindowsEvicted: 1}
+	cur := Stats{KeyLimited: 5, WindowsEvicted: 1, ValuesOverflowed: 4}
+	if got, want := cur.BoundsHit(prev), "3 window×key additions refused by max.keys; 4 values counted as (other) by max.values"; got != want {
+		t.Errorf("BoundsHit = %q, want %q", got, want)
+	}
+	if got := cur.BoundsHit(cur); got != "" {
+		t.Errorf("no change: %q", got)
+	}
+}

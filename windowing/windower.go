@@ -662,3 +662,23 @@ func (w *Windower) TakeResults(dst []Result) []Result {
 
 // PendingResults reports how many results TakeResults would return.
 func (w *Windower) PendingResults() int { return len(w.pending) }
+
+// BoundsHit describes what the state bounds did since prev (an earlier
+// Stats of the same windower): additions refused by max.keys or
+// max.windows, windows closed early, values, pages and funnel events
+// counted as overflow. It is empty when no bound was hit; callers log it.
+func (s Stats) BoundsHit(prev Stats) string {
+	var parts []string
+	add := func(n int64, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.KeyLimited-prev.KeyLimited, "window×key additions refused by max.keys")
+	add(s.WindowLimited-prev.WindowLimited, "window additions refused by max.windows")
+	add(s.WindowsEvicted-prev.WindowsEvicted, "windows closed early by max.windows (emitted with early=true)")
+	add(s.ValuesOverflowed-prev.ValuesOverflowed, "values counted as (other) by max.values")
+	add(s.PagesOverflowed-prev.PagesOverflowed, "session pages recorded as (other) by max.interned")
+	add(s.FunnelHitsDropped-prev.FunnelHitsDropped, "funnel events beyond the per-user bound")
+	return strings.Join(parts, "; ")
+}

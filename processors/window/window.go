@@ -44,6 +44,8 @@ type Sink struct {
 	// lateCounted counts refused events not written to a late topic;
 	// lateLogged is the count at the last log line.
 	lateCounted, lateLogged int64
+	// bounds is the windower's Stats at the last report of bounds hit.
+	bounds windowing.Stats
 }
 
 var (
@@ -249,6 +251,10 @@ func (s *Sink) Flush(context.Context) (map[connector.TopicPartition]int64, error
 		return nil, nil
 	}
 	s.w.Tick(s.now().UnixMilli())
+	if st := s.w.Stats(); st.BoundsHit(s.bounds) != "" {
+		s.log.Warn("window state bounds hit", "what", st.BoundsHit(s.bounds))
+		s.bounds = st
+	}
 	s.results = s.w.TakeResults(s.results[:0])
 	for i := range s.results {
 		r := &s.results[i]
@@ -290,6 +296,7 @@ func (s *Sink) Close(_ context.Context, revoked []connector.TopicPartition) erro
 			"duplicates", st.Duplicates, "results", st.Results, "open_windows", st.OpenWindows, "sessions", st.Sessions)
 	}
 	s.w = nil
+	s.bounds = windowing.Stats{}
 	s.emitted = nil
 	clear(s.ids)
 	clear(s.byID)
