@@ -558,13 +558,23 @@ func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 	if len(offsets) == 0 && len(recs) == 0 {
 		return nil
 	}
-	emitted := int64(len(recs))
+	_, err = t.commit(ctx, recs, offsets)
+	return err
+}
+
+// commit writes produced (what the sink or its window stage made) and the
+// dead letters below offsets in one transaction with offsets, then moves
+// the task's bookkeeping on. It reports committed=false and no error when
+// the group generation moved on: the partitions are then closed and their
+// uncommitted work dropped until the next assignment.
+func (t *SinkTask) commit(ctx context.Context, produced []ProducerRecord, offsets map[TopicPartition]int64) (committed bool, err error) {
+	recs := produced
 	for _, d := range t.dlq {
 		if next, ok := offsets[d.tp]; ok && d.offset < next {
 			recs = append(recs, d.rec)
 		}
 	}
-	dlqCount := int64(len(recs)) - emitted
+	dlqCount := int64(len(recs) - len(produced))
 	err = t.backoff.Do(ctx, "commit", func() error { return t.p.Committer.Commit(ctx, recs, offsets, t.gen) })
 	if errors.Is(err, ErrGenerationStale) {
 		// The group rebalanced while we were busy: another member may own
@@ -572,10 +582,10 @@ func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 		// will revoke and assign again, from the committed offsets.
 		t.log.Warn("commit refused: the group generation moved on; dropping uncommitted work until the next assignment", "err", err)
 		t.closeAll(ctx)
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("commit offsets: %w", err)
+		return false, fmt.Errorf("commit offsets: %w", err)
 	}
 	t.dlq = slices.DeleteFunc(t.dlq, func(d dlqEntry) bool {
 		next, ok := offsets[d.tp]
@@ -587,7 +597,7 @@ func (t *SinkTask) flushAndCommit(ctx context.Context) error {
 		t.p.Metrics.Committed.Add(st.commitTo(next))
 	}
 	t.p.Metrics.DeadLettered.Add(dlqCount)
-	t.p.Metrics.Produced.Add(emitted)
+	t.p.Metrics.Produced.Add(int64(len(produced)))
 	t.p.Metrics.Transactions.Add(1)
-	return nil
+	return true, nil
 }

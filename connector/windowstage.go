@@ -560,26 +560,12 @@ func (t *SinkTask) flushAndCommitWindow(ctx context.Context) error {
 		ws.points = slices.Delete(ws.points, 0, k+1)
 		return nil
 	}
-	emitted := int64(len(recs))
 	recs = append(recs, ws.pending[:pt.changes]...)
 	recs = append(recs,
 		ProducerRecord{Topic: ws.cfg.ChangelogTopic, Partition: 0, Key: []byte(windowSeqKey), Value: strconv.AppendInt(nil, pt.seq, 10)},
 		ProducerRecord{Topic: ws.cfg.ChangelogTopic, Partition: 0, Key: []byte(windowClockKey), Value: strconv.AppendInt(nil, pt.clock, 10)})
-	changelog := int64(len(recs)) - emitted
-	for _, d := range t.dlq {
-		if next, ok := offsets[d.tp]; ok && d.offset < next {
-			recs = append(recs, d.rec)
-		}
-	}
-	dlqCount := int64(len(recs)) - emitted - changelog
-	err = t.backoff.Do(ctx, "commit", func() error { return t.p.Committer.Commit(ctx, recs, offsets, t.gen) })
-	if errors.Is(err, ErrGenerationStale) {
-		t.log.Warn("commit refused: the group generation moved on; dropping the window state and uncommitted work until the next assignment", "err", err)
-		t.closeAll(ctx)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("commit offsets: %w", err)
+	if committed, err := t.commit(ctx, recs, offsets); err != nil || !committed {
+		return err // not committed: the window state was dropped with the partitions
 	}
 	n := copy(ws.pending, ws.pending[pt.changes:])
 	clear(ws.pending[n:])
@@ -589,21 +575,9 @@ func (t *SinkTask) flushAndCommitWindow(ctx context.Context) error {
 		ws.points[i].changes -= pt.changes
 	}
 	ws.committedSeq = pt.seq
-	t.dlq = slices.DeleteFunc(t.dlq, func(d dlqEntry) bool {
-		next, ok := offsets[d.tp]
-		return ok && d.offset < next
-	})
-	for tp, next := range offsets {
-		st := t.parts[tp]
-		st.committed = next
-		t.p.Metrics.Committed.Add(st.commitTo(next))
-	}
 	if d := ws.late - ws.lateLogged; d > 0 {
 		t.log.Warn("events too late for their windows were refused by the window stage", "events", d, "total", ws.late, "dead_lettered", t.p.Config.Sink.DLQTopic != "")
 		ws.lateLogged = ws.late
 	}
-	t.p.Metrics.DeadLettered.Add(dlqCount)
-	t.p.Metrics.Produced.Add(emitted + changelog)
-	t.p.Metrics.Transactions.Add(1)
 	return nil
 }
