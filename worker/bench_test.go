@@ -83,6 +83,13 @@ func benchSetup(b *testing.B) (*kafkaClient, int) {
 // memDelta is the process's heap allocations between two points.
 type memDelta struct{ mallocs, bytes uint64 }
 
+// report gives the figures of a benchmark that moved events in busy time.
+func (m memDelta) report(b *testing.B, events float64, busy time.Duration) {
+	b.ReportMetric(events/busy.Seconds(), "events/s")
+	b.ReportMetric(float64(m.mallocs)/events, "allocs/event")
+	b.ReportMetric(float64(m.bytes)/events, "B/event")
+}
+
 func readMem() memDelta {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -159,10 +166,7 @@ func benchSinkTask(b *testing.B, sink func() (*connector.Registry, map[string]st
 		}
 		_ = cm.Close()
 	}
-	total := float64(n) * float64(b.N)
-	b.ReportMetric(total/busy.Seconds(), "events/s")
-	b.ReportMetric(float64(mem.mallocs)/total, "allocs/event")
-	b.ReportMetric(float64(mem.bytes)/total, "B/event")
+	mem.report(b, float64(n)*float64(b.N), busy)
 }
 
 // BenchmarkConsumerBaseline drains benchTopic with the adapter's Consumer
@@ -322,8 +326,5 @@ func BenchmarkSourceTaskGenerator(b *testing.B) {
 		}
 		_ = cm.Close()
 	}
-	total := float64(n) * float64(b.N)
-	b.ReportMetric(total/busy.Seconds(), "events/s")
-	b.ReportMetric(float64(mem.mallocs)/total, "allocs/event")
-	b.ReportMetric(float64(mem.bytes)/total, "B/event")
+	mem.report(b, float64(n)*float64(b.N), busy)
 }
