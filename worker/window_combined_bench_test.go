@@ -21,20 +21,7 @@ import (
 func BenchmarkWindowTumblingAndSessions(b *testing.B) {
 	b.StopTimer()
 	k, n := benchSetup(b)
-	configs := []map[string]string{{
-		"window.size.ms":                  "60000",
-		"aggregates":                      "events,unique_users,unique_sessions",
-		"aggregate.events.type":           "count",
-		"aggregate.unique_users.type":     "distinct",
-		"aggregate.unique_users.field":    "user_id",
-		"aggregate.unique_sessions.type":  "distinct",
-		"aggregate.unique_sessions.field": "session_id",
-	}, {
-		"window.type":            "session",
-		"group.by":               "user_id",
-		"aggregates":             "session",
-		"aggregate.session.type": "sessions",
-	}}
+	configs := []map[string]string{tumbling1mHLL(), sessions30m()}
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		type running struct {

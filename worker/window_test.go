@@ -334,8 +334,11 @@ func benchWindow(b *testing.B, kv map[string]string) {
 // BenchmarkWindowTumbling1mHLL: consume → 1-minute tumbling windows with
 // count and unique users and sessions (HyperLogLog beyond 1024) →
 // results and changelog in the offsets' transactions.
-func BenchmarkWindowTumbling1mHLL(b *testing.B) {
-	benchWindow(b, map[string]string{
+func BenchmarkWindowTumbling1mHLL(b *testing.B) { benchWindow(b, tumbling1mHLL()) }
+
+// tumbling1mHLL is the window config of BenchmarkWindowTumbling1mHLL.
+func tumbling1mHLL() map[string]string {
+	return map[string]string{
 		"window.size.ms":                  "60000",
 		"aggregates":                      "events,unique_users,unique_sessions",
 		"aggregate.events.type":           "count",
@@ -343,17 +346,20 @@ func BenchmarkWindowTumbling1mHLL(b *testing.B) {
 		"aggregate.unique_users.field":    "user_id",
 		"aggregate.unique_sessions.type":  "distinct",
 		"aggregate.unique_sessions.field": "session_id",
-	})
+	}
 }
 
 // BenchmarkWindowSessions30m: 30-minute-gap sessions per user.
-func BenchmarkWindowSessions30m(b *testing.B) {
-	benchWindow(b, map[string]string{
+func BenchmarkWindowSessions30m(b *testing.B) { benchWindow(b, sessions30m()) }
+
+// sessions30m is the window config of BenchmarkWindowSessions30m.
+func sessions30m() map[string]string {
+	return map[string]string{
 		"window.type":            "session",
 		"group.by":               "user_id",
 		"aggregates":             "session",
 		"aggregate.session.type": "sessions",
-	})
+	}
 }
 
 // BenchmarkWindowMetrics5m: the 5-minute metric set of
