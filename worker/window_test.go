@@ -274,12 +274,19 @@ func TestWindowMatchesComputation(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if len(plain) != len(restarted) {
-		t.Errorf("uninterrupted run has %d results, restarted run %d", len(plain), len(restarted))
+	sameResults(t, "restarted", plain, restarted)
+}
+
+// sameResults fails unless run holds exactly the results of plain (the
+// uninterrupted run), byte for byte.
+func sameResults(t *testing.T, run string, plain, got map[string]winResult) {
+	t.Helper()
+	if len(plain) != len(got) {
+		t.Errorf("uninterrupted run has %d results, %s run %d", len(plain), run, len(got))
 	}
 	for _, id := range slices.Sorted(maps.Keys(plain)) {
-		if r, ok := restarted[id]; !ok || r.raw != plain[id].raw {
-			t.Errorf("result %s: uninterrupted %s, restarted %s", id, plain[id].raw, r.raw)
+		if r, ok := got[id]; !ok || r.raw != plain[id].raw {
+			t.Errorf("result %s: uninterrupted %s, %s %s", id, plain[id].raw, run, r.raw)
 		}
 	}
 }

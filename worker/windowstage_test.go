@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,16 +177,8 @@ func TestWindowStageMatchesComputation(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	for name, restarted := range map[string]map[string]winResult{"after commit": committed, "early": early} {
-		if len(plain) != len(restarted) {
-			t.Errorf("uninterrupted run has %d rollups, run restarted %s %d", len(plain), name, len(restarted))
-		}
-		for _, id := range slices.Sorted(maps.Keys(plain)) {
-			if r, ok := restarted[id]; !ok || r.raw != plain[id].raw {
-				t.Errorf("result %s: uninterrupted %s, restarted %s %s", id, plain[id].raw, name, r.raw)
-			}
-		}
-	}
+	sameResults(t, "restarted after a commit", plain, committed)
+	sameResults(t, "restarted early", plain, early)
 }
 
 // TestWindowStageConfig: the worker's registry rejects a bad window key
