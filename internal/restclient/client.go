@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connectd/connectd/worker"
+	"github.com/connectd/connectd/worker/rest"
 )
 
 // DefaultURL is where `connectd run` serves the REST API unless told
@@ -88,37 +89,18 @@ func New(rawURL string, hc *http.Client) (*Client, error) {
 // URL returns the worker's base URL.
 func (c *Client) URL() string { return c.base }
 
-// ServerInfo is the body of GET /.
-type ServerInfo struct {
-	Version        string `json:"version"`
-	Commit         string `json:"commit"`
-	KafkaClusterID string `json:"kafka_cluster_id"`
-}
-
-// State is the state of a connector in a status: RUNNING, PAUSED, STOPPED,
-// FAILED (with Trace), UNASSIGNED or RESTARTING.
-type State struct {
-	State    string `json:"state"`
-	WorkerID string `json:"worker_id"`
-	Trace    string `json:"trace,omitempty"`
-}
-
-// TaskState is the state of one task in a status.
-type TaskState struct {
-	ID       int    `json:"id"`
-	State    string `json:"state"`
-	WorkerID string `json:"worker_id"`
-	Trace    string `json:"trace,omitempty"`
-}
-
-// Status is Kafka Connect's GET /connectors/{name}/status body.
-type Status struct {
-	Name      string      `json:"name"`
-	Connector State       `json:"connector"`
-	Tasks     []TaskState `json:"tasks"`
-	// Type is "sink" or "source".
-	Type string `json:"type"`
-}
+// The response shapes are the REST server's own entities, so client and
+// server cannot drift apart.
+type (
+	// ServerInfo is GET /'s body.
+	ServerInfo = rest.ServerInfo
+	// State is the connector part of a status (FAILED carries a Trace).
+	State = rest.ConnectorState
+	// TaskState is one task's status.
+	TaskState = rest.TaskState
+	// Status is Kafka Connect's GET /connectors/{name}/status body.
+	Status = rest.ConnectorStateInfo
+)
 
 // Expanded is one connector of GET /connectors?expand=status&expand=info;
 // each part is present when it was asked for.
@@ -226,19 +208,11 @@ func (c *Client) Status(ctx context.Context, name string) (Status, error) {
 	return out, err
 }
 
-type offsetsBody struct {
-	Offsets []worker.ConnectorOffset `json:"offsets"`
-}
-
-type messageBody struct {
-	Message string `json:"message"`
-}
-
 // Offsets returns a connector's committed offsets (GET
 // /connectors/{name}/offsets, KIP-875). Numbers in the partitions and
 // offsets are json.Number.
 func (c *Client) Offsets(ctx context.Context, name string) ([]worker.ConnectorOffset, error) {
-	var out offsetsBody
+	var out rest.ConnectorOffsets
 	err := c.do(ctx, http.MethodGet, connPath(name, "/offsets"), nil, nil, &out, http.StatusOK)
 	return out.Offsets, err
 }
@@ -246,28 +220,24 @@ func (c *Client) Offsets(ctx context.Context, name string) ([]worker.ConnectorOf
 // AlterOffsets sets a STOPPED connector's offsets (PATCH
 // /connectors/{name}/offsets) and returns the worker's message.
 func (c *Client) AlterOffsets(ctx context.Context, name string, offsets []worker.ConnectorOffset) (string, error) {
-	var out messageBody
-	err := c.do(ctx, http.MethodPatch, connPath(name, "/offsets"), nil, offsetsBody{Offsets: offsets}, &out, http.StatusOK, http.StatusNoContent)
+	var out rest.Message
+	err := c.do(ctx, http.MethodPatch, connPath(name, "/offsets"), nil, rest.ConnectorOffsets{Offsets: offsets}, &out, http.StatusOK, http.StatusNoContent)
 	return out.Message, err
 }
 
 // ResetOffsets forgets all of a STOPPED connector's offsets (DELETE
 // /connectors/{name}/offsets) and returns the worker's message.
 func (c *Client) ResetOffsets(ctx context.Context, name string) (string, error) {
-	var out messageBody
+	var out rest.Message
 	err := c.do(ctx, http.MethodDelete, connPath(name, "/offsets"), nil, nil, &out, http.StatusOK, http.StatusNoContent)
 	return out.Message, err
-}
-
-type planBody struct {
-	Plan []worker.PlanRow `json:"plan"`
 }
 
 // PlanReset asks where a backfill would move a connector's offsets (POST
 // /connectors/{name}/offsets/plan, a connectd extension). It changes
 // nothing and works in any state.
 func (c *Client) PlanReset(ctx context.Context, name string, spec worker.ResetSpec) ([]worker.PlanRow, error) {
-	var out planBody
+	var out rest.ResetPlan
 	err := c.do(ctx, http.MethodPost, connPath(name, "/offsets/plan"), nil, spec, &out, http.StatusOK)
 	return out.Plan, err
 }
