@@ -83,6 +83,29 @@ func benchSetup(b *testing.B) (*kafkaClient, int) {
 // memDelta is the process's heap allocations between two points.
 type memDelta struct{ mallocs, bytes uint64 }
 
+// newBenchSinkTask builds a sink task of connector name from kv, with its
+// consumer and transactional committer (returned for closing).
+func newBenchSinkTask(b *testing.B, k *kafkaClient, reg *connector.Registry, name string, kv map[string]string, m *connector.TaskMetrics) (*connector.SinkTask, connector.Committer) {
+	b.Helper()
+	cfg, err := reg.Parse(name, kv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cons, err := k.NewConsumer(connector.ConsumerConfig{Group: cfg.Group(), Topics: cfg.Sink.Topics, ClientID: name, InstanceID: name, Overrides: cfg.Consumer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cm, err := k.NewCommitter(connector.ProducerConfig{TransactionalID: name, ClientID: name, Overrides: cfg.Producer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	task, err := connector.NewSinkTask(connector.SinkTaskParams{Config: cfg, Consumer: cons, Committer: cm, Admin: k.Admin(), Reader: k.Reader(), Logger: benchKafka.logger, Metrics: m})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return task, cm
+}
+
 // report gives the figures of a benchmark that moved events in busy time.
 func (m memDelta) report(b *testing.B, events float64, busy time.Duration) {
 	b.ReportMetric(events/busy.Seconds(), "events/s")
@@ -109,23 +132,8 @@ func benchSinkTask(b *testing.B, sink func() (*connector.Registry, map[string]st
 	for i := 0; i < b.N; i++ {
 		reg, kv, progress := sink()
 		name := fmt.Sprintf("bench-%s-%d-%d", kv["connector.class"], time.Now().UnixNano(), i)
-		cfg, err := reg.Parse(name, kv)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cons, err := k.NewConsumer(connector.ConsumerConfig{Group: cfg.Group(), Topics: cfg.Sink.Topics, ClientID: name, InstanceID: name, Overrides: cfg.Consumer})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cm, err := k.NewCommitter(connector.ProducerConfig{TransactionalID: name, ClientID: name, Overrides: cfg.Producer})
-		if err != nil {
-			b.Fatal(err)
-		}
 		m := &connector.TaskMetrics{}
-		task, err := connector.NewSinkTask(connector.SinkTaskParams{Config: cfg, Consumer: cons, Committer: cm, Admin: k.Admin(), Logger: benchKafka.logger, Metrics: m})
-		if err != nil {
-			b.Fatal(err)
-		}
+		task, cm := newBenchSinkTask(b, k, reg, name, kv, m)
 		if before, _, _ := progress(); before != 0 {
 			b.Fatal("the sink's counters are not fresh")
 		}

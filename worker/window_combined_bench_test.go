@@ -6,8 +6,6 @@ import (
 	"maps"
 	"testing"
 	"time"
-
-	"github.com/connectd/connectd/connector"
 )
 
 // BenchmarkWindowTumblingAndSessions is the end-to-end target: two
@@ -36,22 +34,8 @@ func BenchmarkWindowTumblingAndSessions(b *testing.B) {
 			cfgMap := map[string]string{"connector.class": "window", "topics": benchTopic, "output.topic": fmt.Sprintf("bench.combined.out.%d", j)}
 			maps.Copy(cfgMap, kv)
 			name := fmt.Sprintf("bench-combined-%d-%d-%d", j, time.Now().UnixNano(), i)
-			cfg, err := reg.Parse(name, cfgMap)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cons, err := k.NewConsumer(connector.ConsumerConfig{Group: cfg.Group(), Topics: cfg.Sink.Topics, ClientID: name, InstanceID: name, Overrides: cfg.Consumer})
-			if err != nil {
-				b.Fatal(err)
-			}
-			cm, err := k.NewCommitter(connector.ProducerConfig{TransactionalID: name, ClientID: name, Overrides: cfg.Producer})
-			if err != nil {
-				b.Fatal(err)
-			}
-			task, err := connector.NewSinkTask(connector.SinkTaskParams{Config: cfg, Consumer: cons, Committer: cm, Admin: k.Admin(), Reader: k.Reader(), Logger: benchKafka.logger})
-			if err != nil {
-				b.Fatal(err)
-			}
+			task, cm := newBenchSinkTask(b, k, reg, name, cfgMap, nil)
+			defer cm.Close()
 			done := make(chan error, 1)
 			go func() { done <- task.Run(ctx) }()
 			tasks = append(tasks, running{c, done})
