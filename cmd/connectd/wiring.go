@@ -15,12 +15,12 @@ import (
 // newRegistry is the explicit list of plugins this binary runs.
 func newRegistry() (*connector.Registry, error) {
 	reg := connector.NewRegistry()
-	for _, p := range []connector.Plugin{
+	for _, p := range append([]connector.Plugin{
 		generator.Plugin(),
 		file.Plugin(),
 		validate.Plugin(),
 		window.Plugin(),
-	} {
+	}, storePlugins()...) {
 		if err := reg.Register(p); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,9 @@
+package main
+
+import "github.com/connectd/connectd/connector"
+
+// storePlugins lists the sinks for the hot and cold stores (S3, ClickHouse,
+// Iceberg); each sink's change adds its Plugin here.
+func storePlugins() []connector.Plugin {
+	return []connector.Plugin{}
+}
