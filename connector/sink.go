@@ -118,4 +118,9 @@ type TaskInfo struct {
 	// the task has no Kafka (unit tests, offline planning).
 	Admin  Admin
 	Reader TopicReader
+	// RollupTopic is the topic of the window stage's rollup records
+	// (window.output.topic) when the connector has window.* keys, else
+	// empty. A store sink writes that topic's records, window results,
+	// to its results table instead of its events table.
+	RollupTopic string
 }

@@ -152,6 +152,9 @@ func NewSinkTask(p SinkTaskParams) (*SinkTask, error) {
 	}
 	log := p.Logger.With("connector", p.Config.Name, "task", p.TaskID)
 	info := TaskInfo{Connector: p.Config.Name, TaskID: p.TaskID, TasksMax: p.Config.Common.TasksMax, Logger: log, Admin: p.Admin, Reader: p.Reader}
+	if p.Config.Window != nil {
+		info.RollupTopic = p.Config.Window.OutputTopic
+	}
 	sink, err := p.Config.Plugin.NewSink(p.Config.PluginConfig, info)
 	if err != nil {
 		return nil, fmt.Errorf("connector %q task %d: create sink: %w", p.Config.Name, p.TaskID, err)
