@@ -1,9 +1,14 @@
 package main
 
-import "github.com/connectd/connectd/connector"
+import (
+	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/sinks/clickhouse"
+)
 
 // storePlugins lists the sinks for the hot and cold stores (S3, ClickHouse,
 // Iceberg); each sink's change adds its Plugin here.
 func storePlugins() []connector.Plugin {
-	return []connector.Plugin{}
+	return []connector.Plugin{
+		clickhouse.Plugin(),
+	}
 }

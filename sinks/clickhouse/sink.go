@@ -1,0 +1,600 @@
+package clickhouse
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/connector/clickevent"
+)
+
+// Sink writes records to ClickHouse. It implements connector.Sink and
+// connector.OffsetResetter; see the package doc for how it stays exactly
+// once. Like every sink it is called from one goroutine at a time.
+type Sink struct {
+	cfg      Config
+	info     connector.TaskInfo
+	log      *slog.Logger
+	now      func() time.Time
+	tableMap map[string]string
+	settings ch.Settings
+
+	conn    driver.Conn
+	tables  map[string]*table // ensured tables by name
+	parts   map[connector.TopicPartition]*partition
+	pending int // rows buffered across partitions
+	dec     clickevent.Decoder
+	ev      clickevent.Event
+	res     result
+}
+
+// table is a table the sink checked or created.
+type table struct {
+	name   string
+	kind   string
+	insert string // INSERT INTO … (columns) statement
+}
+
+// partition is the state of one open partition.
+type partition struct {
+	tp    connector.TopicPartition
+	tbl   *table
+	epoch uint64
+	// next is the offset after the last record taken (stored, buffered
+	// or rejected); Write skips records below it.
+	next int64
+	// sent are batches cut and waiting for their INSERT, in order; open
+	// is the batch still growing.
+	sent []*batch
+	open *batch
+}
+
+// New returns a sink for cfg. It checks cfg and connects nothing: the
+// connection is made by the first Open or ResetOffsets.
+func New(cfg *Config, info connector.TaskInfo) (*Sink, error) {
+	if cfg == nil {
+		return nil, errors.New("clickhouse sink: nil config")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("clickhouse sink: %w", err)
+	}
+	tm, _ := parseTableMap(cfg.Topic2TableMap)
+	settings, _ := parseSettings(cfg.ClickHouseSettings)
+	log := info.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if info.Connector == "" {
+		info.Connector = "connectd"
+	}
+	return &Sink{
+		cfg:      *cfg,
+		info:     info,
+		log:      log,
+		now:      time.Now,
+		tableMap: tm,
+		settings: ch.Settings(settings),
+		tables:   map[string]*table{},
+		parts:    map[connector.TopicPartition]*partition{},
+	}, nil
+}
+
+// addr is host:port of the server.
+func (s *Sink) addr() string {
+	return net.JoinHostPort(s.cfg.Hostname, strconv.Itoa(s.cfg.port()))
+}
+
+// connect opens the connection pool once. clickhouse-go dials lazily, so
+// a server that is down shows at the first query.
+func (s *Sink) connect() error {
+	if s.conn != nil {
+		return nil
+	}
+	opts := &ch.Options{
+		Addr:         []string{s.addr()},
+		Auth:         ch.Auth{Database: s.cfg.Database, Username: s.cfg.Username, Password: s.cfg.Password},
+		Settings:     s.settings,
+		DialTimeout:  10 * time.Second,
+		MaxOpenConns: 4,
+		MaxIdleConns: 2,
+		ClientInfo:   ch.ClientInfo{Products: []struct{ Name, Version string }{{Name: "connectd", Version: "0.1.0"}}},
+	}
+	if s.cfg.Protocol == "http" {
+		opts.Protocol = ch.HTTP
+	}
+	if s.cfg.SSL {
+		opts.TLS = &tls.Config{ServerName: s.cfg.Hostname}
+	}
+	conn, err := ch.Open(opts)
+	if err != nil {
+		return fmt.Errorf("clickhouse sink: connect to %s: %w", s.addr(), err)
+	}
+	s.conn = conn
+	return nil
+}
+
+// queryCtx bounds one statement by insert.timeout.ms.
+func (s *Sink) queryCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.InsertTimeout)
+}
+
+// exec runs one statement, classifying its error.
+func (s *Sink) exec(ctx context.Context, what, sql string, args ...any) error {
+	qctx, cancel := s.queryCtx(ctx)
+	defer cancel()
+	if err := s.conn.Exec(qctx, sql, args...); err != nil {
+		return s.classify(ctx, fmt.Errorf("clickhouse %s: %s: %w", s.addr(), what, err))
+	}
+	return nil
+}
+
+// tableFor returns the table name and kind of topic.
+func (s *Sink) tableFor(topic string) (string, string) {
+	kind := kindEvents
+	if s.cfg.isRollupTopic(topic, s.info.RollupTopic) {
+		kind = kindResults
+	}
+	if t, ok := s.tableMap[topic]; ok {
+		return t, kind
+	}
+	if kind == kindResults && s.cfg.RollupTable != "" {
+		return s.cfg.RollupTable, kind
+	}
+	if kind == kindEvents && s.cfg.Table != "" {
+		return s.cfg.Table, kind
+	}
+	return SanitizeTable(topic), kind
+}
+
+// ensureDatabase creates the database and the resets table.
+func (s *Sink) ensureDatabase(ctx context.Context) error {
+	if err := s.connect(); err != nil {
+		return err
+	}
+	if s.cfg.AutoCreateTables {
+		if err := s.exec(ctx, "create database", "CREATE DATABASE IF NOT EXISTS "+quote(s.cfg.Database)); err != nil {
+			return err
+		}
+	}
+	return s.exec(ctx, "create "+resetsTable, createResetsSQL(s.cfg.Database))
+}
+
+// ensureTable checks (or creates) the table records of topic go to.
+func (s *Sink) ensureTable(ctx context.Context, topic string) (*table, error) {
+	name, kind := s.tableFor(topic)
+	if t, ok := s.tables[name]; ok {
+		if t.kind != kind {
+			return nil, fmt.Errorf("clickhouse sink: table %s gets both click events and window results (topic %s); map them to different tables with topic2TableMap", name, topic)
+		}
+		return t, nil
+	}
+	want := eventColumns()
+	if kind == kindResults {
+		want = resultColumns()
+	}
+	have, err := s.columnsOf(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(have) == 0 {
+		if !s.cfg.AutoCreateTables {
+			return nil, fmt.Errorf("clickhouse sink: table %s.%s (for topic %s) does not exist and auto.create.tables is false: create it (the DDL is in sinks/clickhouse/README.md) or set auto.create.tables=true", s.cfg.Database, name, topic)
+		}
+		ddl := []string{createEventsSQL(s.cfg.Database, name, s.cfg.DedupWindow)}
+		if kind == kindResults {
+			ddl = []string{createResultsSQL(s.cfg.Database, name, s.cfg.DedupWindow)}
+		} else if s.cfg.PageViewsRollup {
+			ddl = append(ddl, pageViewsSQL(s.cfg.Database, name)...)
+		}
+		for _, q := range ddl {
+			if err := s.exec(ctx, "create table "+name, q); err != nil {
+				return nil, err
+			}
+		}
+		if have, err = s.columnsOf(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkColumns(s.cfg.Database, name, have, want); err != nil {
+		return nil, fmt.Errorf("clickhouse sink: %w", err)
+	}
+	names := make([]string, len(want))
+	for i, c := range want {
+		names[i] = quote(c.name)
+	}
+	t := &table{name: name, kind: kind,
+		insert: fmt.Sprintf("INSERT INTO %s.%s (%s)", quote(s.cfg.Database), quote(name), strings.Join(names, ", "))}
+	s.tables[name] = t
+	return t, nil
+}
+
+// columnsOf returns name → type of a table's columns; empty when the table
+// does not exist.
+func (s *Sink) columnsOf(ctx context.Context, name string) (map[string]string, error) {
+	qctx, cancel := s.queryCtx(ctx)
+	defer cancel()
+	rows, err := s.conn.Query(qctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", s.cfg.Database, name)
+	if err != nil {
+		return nil, s.classify(ctx, fmt.Errorf("clickhouse %s: columns of %s: %w", s.addr(), name, err))
+	}
+	defer rows.Close()
+	have := map[string]string{}
+	for rows.Next() {
+		var n, t string
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, s.classify(ctx, fmt.Errorf("clickhouse %s: columns of %s: %w", s.addr(), name, err))
+		}
+		have[n] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.classify(ctx, fmt.Errorf("clickhouse %s: columns of %s: %w", s.addr(), name, err))
+	}
+	return have, nil
+}
+
+// resetState is the last reset of one partition.
+type resetState struct {
+	epoch   uint64
+	applied bool
+}
+
+// resets reads the connector's resets from resetsTable.
+func (s *Sink) resets(ctx context.Context) (map[connector.TopicPartition]resetState, error) {
+	qctx, cancel := s.queryCtx(ctx)
+	defer cancel()
+	rows, err := s.conn.Query(qctx, fmt.Sprintf("SELECT topic, partition, max(epoch), argMax(applied, (epoch, applied)) FROM %s.%s WHERE connector = ? GROUP BY topic, partition",
+		quote(s.cfg.Database), quote(resetsTable)), s.info.Connector)
+	if err != nil {
+		return nil, s.classify(ctx, fmt.Errorf("clickhouse %s: read %s: %w", s.addr(), resetsTable, err))
+	}
+	defer rows.Close()
+	out := map[connector.TopicPartition]resetState{}
+	for rows.Next() {
+		var tp connector.TopicPartition
+		var rs resetState
+		var applied uint8
+		if err := rows.Scan(&tp.Topic, &tp.Partition, &rs.epoch, &applied); err != nil {
+			return nil, s.classify(ctx, fmt.Errorf("clickhouse %s: read %s: %w", s.addr(), resetsTable, err))
+		}
+		rs.applied = applied == 1
+		out[tp] = rs
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.classify(ctx, fmt.Errorf("clickhouse %s: read %s: %w", s.addr(), resetsTable, err))
+	}
+	return out, nil
+}
+
+// Open makes the store agree with the offsets the task resumes from.
+// For each assigned partition it first applies a reset ResetOffsets
+// recorded (deleting the partition's rows at and after the resume offset,
+// then starting a new token epoch), and then looks for rows at and after
+// the resume offset: every stored batch is whole and a partition's
+// batches are stored in order, so the stored rows are exactly the records
+// up to the highest stored offset, and the sink asks to resume after it.
+func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
+	if len(assigned) == 0 {
+		return nil, nil
+	}
+	if err := s.ensureDatabase(ctx); err != nil {
+		return nil, err
+	}
+	resets, err := s.resets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opened := map[connector.TopicPartition]*partition{}
+	resume := map[connector.TopicPartition]int64{}
+	for tp, off := range assigned {
+		tbl, err := s.ensureTable(ctx, tp.Topic)
+		if err != nil {
+			return nil, err
+		}
+		rs := resets[tp]
+		if rs.epoch > 0 && !rs.applied {
+			if err := s.applyReset(ctx, tbl, tp, off, rs.epoch); err != nil {
+				return nil, err
+			}
+		}
+		next := off
+		stored, max, err := s.storedFrom(ctx, tbl, tp, off)
+		if err != nil {
+			return nil, err
+		}
+		if stored > 0 && max >= off {
+			next = max + 1
+			resume[tp] = next
+			s.log.Info("resuming after rows already stored", "partition", tp.String(), "table", tbl.name, "assigned", off, "resume", next, "rows", stored)
+		}
+		opened[tp] = &partition{tp: tp, tbl: tbl, epoch: rs.epoch, next: next}
+	}
+	for tp, p := range opened {
+		s.drop(tp)
+		s.parts[tp] = p
+	}
+	if len(resume) == 0 {
+		return nil, nil
+	}
+	return resume, nil
+}
+
+// storedFrom counts a partition's rows at and after off and returns the
+// highest offset among them.
+func (s *Sink) storedFrom(ctx context.Context, tbl *table, tp connector.TopicPartition, off int64) (uint64, int64, error) {
+	qctx, cancel := s.queryCtx(ctx)
+	defer cancel()
+	var n uint64
+	var max int64
+	err := s.conn.QueryRow(qctx, fmt.Sprintf("SELECT count(), max(_offset) FROM %s.%s WHERE _topic = ? AND _partition = ? AND _offset >= ?",
+		quote(s.cfg.Database), quote(tbl.name)), tp.Topic, tp.Partition, off).Scan(&n, &max)
+	if err != nil {
+		return 0, 0, s.classify(ctx, fmt.Errorf("clickhouse %s: find stored rows of %s in %s: %w", s.addr(), tp, tbl.name, err))
+	}
+	return n, max, nil
+}
+
+// applyReset deletes a partition's rows at and after off (the replay
+// rewrites them) and marks the reset applied. Rows inserted after it use
+// the reset's epoch in their tokens, so the server does not take them for
+// repeats of the deleted ones. Applying twice is harmless.
+func (s *Sink) applyReset(ctx context.Context, tbl *table, tp connector.TopicPartition, off int64, epoch uint64) error {
+	s.log.Info("applying offset reset: deleting rows the replay rewrites", "partition", tp.String(), "table", tbl.name, "from_offset", off, "epoch", epoch)
+	del := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE _topic = ? AND _partition = ? AND _offset >= ? SETTINGS mutations_sync = 2",
+		quote(s.cfg.Database), quote(tbl.name))
+	if err := s.exec(ctx, "delete rows of "+tp.String()+" for a reset", del, tp.Topic, tp.Partition, off); err != nil {
+		return err
+	}
+	ins := fmt.Sprintf("INSERT INTO %s.%s (connector, topic, partition, epoch, target, applied) VALUES (?, ?, ?, ?, ?, 1)",
+		quote(s.cfg.Database), quote(resetsTable))
+	return s.exec(ctx, "mark reset of "+tp.String()+" applied", ins, s.info.Connector, tp.Topic, tp.Partition, epoch, off)
+}
+
+// ResetOffsets records a backfill in resetsTable: for each target
+// partition a new epoch, not yet applied. It deletes nothing (the offsets
+// may yet fail to move); the next Open of the partition deletes the rows
+// the replay rewrites. No target needs moving back: rows are deleted by
+// offset, so a reset may fall inside a batch.
+func (s *Sink) ResetOffsets(ctx context.Context, target map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
+	if len(target) == 0 {
+		return nil, nil
+	}
+	if err := s.ensureDatabase(ctx); err != nil {
+		return nil, err
+	}
+	resets, err := s.resets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ins := fmt.Sprintf("INSERT INTO %s.%s (connector, topic, partition, epoch, target, applied) VALUES (?, ?, ?, ?, ?, 0)",
+		quote(s.cfg.Database), quote(resetsTable))
+	for tp, off := range target {
+		epoch := resets[tp].epoch + 1
+		if err := s.exec(ctx, "record reset of "+tp.String(), ins, s.info.Connector, tp.Topic, tp.Partition, epoch, off); err != nil {
+			return nil, err
+		}
+		s.log.Info("offset reset recorded; the next Open deletes the rows the replay rewrites", "partition", tp.String(), "target", off, "epoch", epoch)
+	}
+	return nil, nil
+}
+
+// Write decodes records into per-partition batches, cut at deterministic
+// points: batch.size rows, or a change of event day. Cut batches are sent
+// at once; a failed INSERT is kept and retried by the next Write or Flush.
+// Write returns a RetryableError, before taking any record, only when the
+// buffer holds buffer.max.rows rows and ClickHouse does not take them.
+func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
+	if s.pending >= s.cfg.BufferMaxRows {
+		// Under pressure, partial batches are cut too: safe, since a
+		// resumed task never rebuilds a batch that overlaps stored rows.
+		for _, p := range s.parts {
+			s.cut(p)
+		}
+		if err := s.sendAll(ctx); err != nil {
+			return fmt.Errorf("%w (%d rows buffered, buffer.max.rows=%d: waiting for ClickHouse)", err, s.pending, s.cfg.BufferMaxRows)
+		}
+	}
+	var bad []connector.RecordError
+	for i := range records {
+		rec := &records[i]
+		p := s.parts[rec.TP()]
+		if p == nil || rec.Offset < p.next {
+			continue // not open (revoked), or already taken (a retried batch)
+		}
+		p.next = rec.Offset + 1
+		if err := s.add(p, rec); err != nil {
+			bad = append(bad, connector.RecordError{Index: i, Err: err})
+		}
+	}
+	if err := s.sendAll(ctx); err != nil {
+		if _, retry := connector.IsRetryable(err); !retry {
+			return err
+		}
+		// Kept: the next Write or Flush sends it again.
+		s.log.Debug("insert failed; will retry", "err", err)
+	}
+	if len(bad) > 0 {
+		return &connector.BatchError{Records: bad}
+	}
+	return nil
+}
+
+// add appends rec to its partition's open batch, cutting it first when
+// the event day changes and after it when full. It returns the record's
+// fault, if any, without changing the batch.
+func (s *Sink) add(p *partition, rec *connector.Record) error {
+	if p.tbl.kind == kindResults {
+		if err := decodeResult(rec.Value, &s.res); err != nil {
+			return fmt.Errorf("window result does not fit table %s: %w", p.tbl.name, err)
+		}
+		if p.open == nil {
+			p.open = newBatch(kindResults, 0, rec.Offset, 0, s.now())
+		}
+		p.open.addResult(rec, &s.res)
+	} else {
+		ev := &s.ev
+		if err := s.dec.Decode(rec.Value, ev); err != nil {
+			return fmt.Errorf("click event does not fit table %s: %w", p.tbl.name, err)
+		}
+		if !ev.Present.Has(clickevent.FieldTimestamp) {
+			return fmt.Errorf("click event does not fit table %s: column timestamp: missing; the table is partitioned by it", p.tbl.name)
+		}
+		ms := ev.Time.UnixMilli()
+		if ms < minDateTime64Millis || ms > maxDateTime64Millis {
+			return fmt.Errorf("click event does not fit table %s: column timestamp: %s is outside DateTime64(3)'s range 1900-01-01 to 2299-12-31",
+				p.tbl.name, ev.Time.Format(time.RFC3339Nano))
+		}
+		day := ms / 86400000
+		if ms < 0 && ms%86400000 != 0 {
+			day--
+		}
+		if p.open != nil && p.open.day != day {
+			s.cut(p)
+		}
+		if p.open == nil {
+			p.open = newBatch(kindEvents, min(s.cfg.BatchSize, 4096), rec.Offset, day, s.now())
+		}
+		p.open.addEvent(rec, ev)
+	}
+	s.pending++
+	if p.open.n >= s.cfg.BatchSize {
+		s.cut(p)
+	}
+	return nil
+}
+
+// cut closes p's open batch, queueing it for its INSERT.
+func (s *Sink) cut(p *partition) {
+	if p.open != nil && p.open.n > 0 {
+		p.sent = append(p.sent, p.open)
+	}
+	p.open = nil
+}
+
+// sendAll sends the queued batches of every partition, each partition's
+// in order. It stops at the first failure.
+func (s *Sink) sendAll(ctx context.Context) error {
+	for _, p := range s.parts {
+		for len(p.sent) > 0 {
+			if err := s.send(ctx, p, p.sent[0]); err != nil {
+				return err
+			}
+			s.pending -= p.sent[0].n
+			p.sent[0] = nil
+			p.sent = p.sent[1:]
+		}
+	}
+	return nil
+}
+
+// Token returns the insert_deduplication_token of the batch of
+// partition tp holding offsets first to last, written after the
+// partition's epoch-th offset reset (0: none).
+func Token(connectorName string, tp connector.TopicPartition, epoch uint64, first, last int64) string {
+	tok := fmt.Sprintf("%s/%s/%d/%d-%d", connectorName, tp.Topic, tp.Partition, first, last)
+	if epoch > 0 {
+		tok += "/reset-" + strconv.FormatUint(epoch, 10)
+	}
+	return tok
+}
+
+// send INSERTs one batch with its deduplication token.
+func (s *Sink) send(ctx context.Context, p *partition, b *batch) error {
+	tok := Token(s.info.Connector, p.tp, p.epoch, b.first, b.last)
+	qctx, cancel := s.queryCtx(ctx)
+	defer cancel()
+	qctx = ch.Context(qctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": tok}))
+	fail := func(err error) error {
+		return s.classify(ctx, fmt.Errorf("clickhouse %s: insert into %s of %s offsets %d-%d (%d rows): %w",
+			s.addr(), p.tbl.name, p.tp, b.first, b.last, b.n, err))
+	}
+	ib, err := s.conn.PrepareBatch(qctx, p.tbl.insert)
+	if err != nil {
+		return fail(err)
+	}
+	if err := b.appendTo(ib, p.tp.Topic, p.tp.Partition); err != nil {
+		_ = ib.Abort()
+		return fail(err)
+	}
+	if err := ib.Send(); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// Flush sends every cut batch and every open batch older than
+// flush.interval.ms, and reports for each open partition the offset
+// before its first unsent row (or after its last record taken).
+func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, error) {
+	now := s.now()
+	for _, p := range s.parts {
+		if p.open != nil && (s.cfg.FlushInterval == 0 || now.Sub(p.open.started) >= s.cfg.FlushInterval) {
+			s.cut(p)
+		}
+	}
+	if err := s.sendAll(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[connector.TopicPartition]int64, len(s.parts))
+	for tp, p := range s.parts {
+		switch {
+		case len(p.sent) > 0:
+			out[tp] = p.sent[0].first
+		case p.open != nil:
+			out[tp] = p.open.first
+		default:
+			out[tp] = p.next
+		}
+	}
+	return out, nil
+}
+
+// drop forgets a partition and its buffered rows.
+func (s *Sink) drop(tp connector.TopicPartition) {
+	p := s.parts[tp]
+	if p == nil {
+		return
+	}
+	for _, b := range p.sent {
+		s.pending -= b.n
+	}
+	if p.open != nil {
+		s.pending -= p.open.n
+	}
+	delete(s.parts, tp)
+}
+
+// Close drops what the revoked partitions still buffer: the next owner
+// gets those records again.
+func (s *Sink) Close(ctx context.Context, revoked []connector.TopicPartition) error {
+	for _, tp := range revoked {
+		s.drop(tp)
+	}
+	return nil
+}
+
+// Stop closes the connection pool.
+func (s *Sink) Stop(ctx context.Context) error {
+	for tp := range maps.Clone(s.parts) {
+		s.drop(tp)
+	}
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn = nil
+	return err
+}
+
+// Buffered returns the number of rows the sink holds in memory.
+func (s *Sink) Buffered() int { return s.pending }
