@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/connectd/connectd/connector"
 	"github.com/connectd/connectd/sinks/clickhouse"
+	"github.com/connectd/connectd/sinks/s3"
 )
 
 // storePlugins lists the sinks for the hot and cold stores (S3, ClickHouse,
@@ -10,5 +11,6 @@ import (
 func storePlugins() []connector.Plugin {
 	return []connector.Plugin{
 		clickhouse.Plugin(),
+		s3.Plugin(),
 	}
 }
