@@ -235,7 +235,7 @@ func loadZone(name string) (*time.Location, error) {
 func Plugin() connector.Plugin {
 	return connector.Plugin{
 		Class:     Class,
-		Aliases:   []string{"S3SinkConnector", "io.confluent.connect.s3.S3SinkConnector", "s3"},
+		Aliases:   []string{"S3SinkConnector", "s3"},
 		Kind:      connector.KindSink,
 		Version:   "0.1.0",
 		Doc:       "archives events and window results to S3 (or a local directory) as JSON lines or Parquet, exactly once",
