@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/connectd/connectd/connector"
 	"github.com/connectd/connectd/sinks/clickhouse"
+	"github.com/connectd/connectd/sinks/iceberg"
 	"github.com/connectd/connectd/sinks/s3"
 )
 
@@ -11,6 +12,7 @@ import (
 func storePlugins() []connector.Plugin {
 	return []connector.Plugin{
 		clickhouse.Plugin(),
+		iceberg.Plugin(),
 		s3.Plugin(),
 	}
 }

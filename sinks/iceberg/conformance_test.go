@@ -1,0 +1,63 @@
+package iceberg_test
+
+import (
+	"fmt"
+	"maps"
+	"testing"
+
+	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/connector/sinktest"
+	"github.com/connectd/connectd/sinks/iceberg"
+)
+
+// harness runs the suite against Iceberg sinks writing one event table
+// through one SQLite catalog and the warehouse keys give.
+func harness(t *testing.T, keys map[string]string) sinktest.Harness {
+	raw := map[string]string{
+		"iceberg.tables":                     "sinktest.events",
+		"iceberg.tables.auto-create-enabled": "true",
+		"iceberg.control.commit.interval-ms": "0",
+	}
+	maps.Copy(raw, keys)
+	cfg := decode(t, raw)
+	return sinktest.Harness{
+		New: func(t *testing.T) connector.Sink {
+			s, err := iceberg.New(cfg, connector.TaskInfo{Connector: "conformance", TasksMax: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Stop(t.Context()) })
+			return s
+		},
+		Read: func(t *testing.T) []sinktest.Stored {
+			rows := readTable(t, cfg, "sinktest.events")
+			out := make([]sinktest.Stored, len(rows))
+			for i, r := range rows {
+				topic, part, off := coords(r)
+				out[i] = sinktest.Stored{Topic: topic, Partition: part, Offset: off, Value: eventJSON(r)}
+			}
+			return out
+		},
+		BadRecord: func(i int) connector.Record {
+			switch i % 3 {
+			case 0:
+				return connector.Record{Value: fmt.Appendf(nil, `{"event_id":"bad-%d","timestamp":"yesterday"}`, i)}
+			case 1:
+				return connector.Record{Value: fmt.Appendf(nil, `{"event_id":"bad-%d","duration_ms":"long"}`, i)}
+			}
+			return connector.Record{Value: nil} // a tombstone
+		},
+		SameValue: sinktest.SameJSON,
+	}
+}
+
+// TestConformanceFile runs the sink conformance suite on a file://
+// warehouse.
+func TestConformanceFile(t *testing.T) {
+	sinktest.Run(t, harness(t, fileWarehouse(t)))
+}
+
+// TestConformanceMinIO runs the suite on an s3:// warehouse in MinIO.
+func TestConformanceMinIO(t *testing.T) {
+	sinktest.Run(t, harness(t, minioWarehouse(t)))
+}
