@@ -138,7 +138,7 @@ var reservedSettings = map[string]string{
 	"insert_deduplication_token": "the sink sets it on every INSERT from the batch's offsets",
 	"insert_deduplicate":         "turning deduplication off lets a retried INSERT store its rows twice",
 	"async_insert":               "asynchronous inserts acknowledge before the rows are in a part, so offsets could be committed for rows not yet stored",
-	"deduplicate_blocks_in_dependent_materialized_views": "the sink relies on the server's default for materialized views",
+	"deduplicate_blocks_in_dependent_materialized_views": "the sink sets it to 1 so a repeated batch does not reach materialized views twice",
 }
 
 // parseSettings reads "k=v,k2=v2".

@@ -130,15 +130,16 @@ func createResultsSQL(db, table string, dedupWindow int) string {
 // rollup of an events table and of the materialized view feeding it.
 // Partial states merge, so late events and backfills add to a minute
 // instead of overwriting it.
-func pageViewsSQL(db, table string) []string {
+func pageViewsSQL(db, table string, dedupWindow int) []string {
 	rollup := table + "_pageviews_1m"
 	return []string{
 		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s (\n  minute DateTime('UTC'),\n  page_url String,\n"+
 			"  events AggregateFunction(count),\n  page_views AggregateFunction(countIf, UInt8),\n"+
 			"  users AggregateFunction(uniq, String),\n  revenue AggregateFunction(sum, Float64)\n)\n"+
 			"ENGINE = AggregatingMergeTree\nPARTITION BY toDate(minute)\nORDER BY (minute, page_url)\n"+
+			"SETTINGS non_replicated_deduplication_window = %d\n"+
 			"COMMENT 'per-minute partial states of %s, fed by %s_mv'",
-			quote(db), quote(rollup), table, rollup),
+			quote(db), quote(rollup), dedupWindow, table, rollup),
 		fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s TO %s.%s AS\n"+
 			"SELECT toStartOfMinute(timestamp) AS minute, page_url,\n  countState() AS events,\n"+
 			"  countIfState(event_type = 'page_view') AS page_views,\n  uniqState(user_id) AS users,\n"+

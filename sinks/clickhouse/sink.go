@@ -195,7 +195,7 @@ func (s *Sink) ensureTable(ctx context.Context, topic string) (*table, error) {
 		if kind == kindResults {
 			ddl = []string{createResultsSQL(s.cfg.Database, name, s.cfg.DedupWindow)}
 		} else if s.cfg.PageViewsRollup {
-			ddl = append(ddl, pageViewsSQL(s.cfg.Database, name)...)
+			ddl = append(ddl, pageViewsSQL(s.cfg.Database, name, s.cfg.DedupWindow)...)
 		}
 		for _, q := range ddl {
 			if err := s.exec(ctx, "create table "+name, q); err != nil {
@@ -513,7 +513,12 @@ func (s *Sink) send(ctx context.Context, p *partition, b *batch) error {
 	tok := Token(s.info.Connector, p.tp, p.epoch, b.first, b.last)
 	qctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	qctx = ch.Context(qctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": tok}))
+	qctx = ch.Context(qctx, ch.WithSettings(ch.Settings{
+		"insert_deduplication_token": tok,
+		// A repeated batch must not reach the materialized views either
+		// (the page-views rollup would count it twice).
+		"deduplicate_blocks_in_dependent_materialized_views": 1,
+	}))
 	fail := func(err error) error {
 		return s.classify(ctx, fmt.Errorf("clickhouse %s: insert into %s of %s offsets %d-%d (%d rows): %w",
 			s.addr(), p.tbl.name, p.tp, b.first, b.last, b.n, err))
