@@ -7,6 +7,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -99,7 +100,7 @@ func (s *Sink) commit(ctx context.Context, t *tableState) error {
 			s.log.Debug("iceberg sink: committed", "table", t.name, "files", len(files), "rows", t.rows, "offsets", encodeOffsets(cover))
 			return nil
 		}
-		if errors.Is(err, table.ErrCommitFailed) {
+		if isConflict(err) {
 			s.log.Debug("iceberg sink: commit conflict, retrying on the new head", "table", t.name, "attempt", attempt+1, "err", err)
 			continue
 		}
@@ -229,4 +230,13 @@ func cmpTP(a, b connector.TopicPartition) int {
 		return 1
 	}
 	return int(a.Partition) - int(b.Partition)
+}
+
+// isConflict reports whether a commit failed because the table changed
+// since it was read: iceberg-go's ErrCommitFailed, or a requirement (the
+// asserted branch head) the catalog found broken, as the SQL catalog
+// reports it ("requirement failed: branch \"main\" has changed"). Nothing
+// was committed then.
+func isConflict(err error) bool {
+	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed:")
 }

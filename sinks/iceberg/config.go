@@ -214,7 +214,7 @@ func (c *Config) Validate() error {
 			bad("iceberg.catalog.warehouse", "is empty: give the warehouse location, file:///absolute/dir or s3://bucket/prefix")
 		} else if u, err := url.Parse(c.Warehouse); err != nil || (u.Scheme != "file" && u.Scheme != "s3" && u.Scheme != "s3a") {
 			bad("iceberg.catalog.warehouse", "%q is not a file:// or s3:// location", c.Warehouse)
-		} else if u.Scheme == "file" && !strings.HasPrefix(u.Path, "/") {
+		} else if u.Scheme == "file" && (u.Host != "" || !strings.HasPrefix(u.Path, "/")) {
 			bad("iceberg.catalog.warehouse", "%q: a file:// warehouse needs an absolute path (file:///abs/dir)", c.Warehouse)
 		}
 	}

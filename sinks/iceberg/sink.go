@@ -638,7 +638,7 @@ func (s *Sink) evolve(ctx context.Context, t *tableState, changes []change) erro
 			return fmt.Errorf("table %s: schema change: %w", t.name, err)
 		}
 		if _, err := tx.Commit(ctx); err != nil {
-			if errors.Is(err, table.ErrCommitFailed) {
+			if isConflict(err) {
 				continue
 			}
 			return connector.Retryable(fmt.Errorf("table %s: commit schema change: %w", t.name, err), 0)
@@ -697,6 +697,9 @@ func (s *Sink) commitAll(ctx context.Context) error {
 	}
 	s.rows, s.bytes = 0, 0
 	s.lastCommit = s.now()
+	for _, p := range s.parts {
+		p.durable = p.received
+	}
 	return nil
 }
 
@@ -823,7 +826,7 @@ func (s *Sink) requestReset(ctx context.Context, cat catalog.Catalog, name strin
 			return err
 		}
 		if _, err := tx.Commit(ctx); err != nil {
-			if errors.Is(err, table.ErrCommitFailed) {
+			if isConflict(err) {
 				continue
 			}
 			return connector.Retryable(fmt.Errorf("table %s: record the offset reset: %w", name, err), 0)
