@@ -33,6 +33,7 @@ Commands:
   validate    check connector config files and print every problem
   demo        run the demo: embedded Kafka, generator, file sink, live status
   top         live view of the latest closed windows in a window result topic
+  iceberg     maintain the Iceberg sink's tables: compact, expire-snapshots, remove-orphans, offsets
   version     print the version
 
 Run 'connectd <command> --help' for a command's flags.
@@ -60,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"connectors": cmdConnectors,
 		"offsets":    cmdOffsets,
 		"top":        cmdTop,
+		"iceberg":    cmdIceberg,
 		"version": func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintf(stdout, "connectd %s\n", version)
 			return nil

@@ -127,3 +127,17 @@ func merge(base, over Offsets) Offsets {
 	maps.Copy(m, over)
 	return m
 }
+
+// AllStoredOffsets returns the offsets of every connector that stored
+// some in tbl, by connector name.
+func AllStoredOffsets(tbl *table.Table) (map[string]Offsets, error) {
+	out := map[string]Offsets{}
+	for k, v := range allOffsetProps(tbl) {
+		m, err := decodeOffsets(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[strings.TrimPrefix(k, OffsetsPrefix)] = m
+	}
+	return out, nil
+}
