@@ -171,6 +171,16 @@ func (c *Config) Validate() error {
 	if c.formatKind() == "" {
 		bad("format.class", "%q is not one of JsonFormat, ParquetFormat (or json, parquet)", c.Format)
 	}
+	switch c.Compression {
+	case "none", "gzip", "zstd":
+	default:
+		bad("s3.compression.type", "%q is not one of none, gzip, zstd", c.Compression)
+	}
+	switch c.ParquetCodec {
+	case "none", "snappy", "gzip", "zstd":
+	default:
+		bad("parquet.codec", "%q is not one of none, snappy, gzip, zstd", c.ParquetCodec)
+	}
 	if c.formatKind() == "parquet" && c.Compression != "none" {
 		bad("s3.compression.type", "applies to JsonFormat only; Parquet compresses its column chunks: use parquet.codec")
 	}

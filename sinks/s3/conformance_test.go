@@ -82,10 +82,10 @@ func TestConformanceMinIO(t *testing.T) {
 		same func(want, got []byte) bool
 	}{
 		{"json_gzip_field_partitions", map[string]string{
-			"flush.size": "5", "rotate.idle.ms": "1", "s3.compression.type": "gzip",
-			"partitioner.class": "FieldPartitioner", "partition.field.name": "device,country",
+			"flush.size": "10", "rotate.idle.ms": "1", "s3.compression.type": "gzip",
+			"partitioner.class": "FieldPartitioner", "partition.field.name": "device",
 		}, jsonBad, nil},
-		{"parquet", map[string]string{"flush.size": "6", "rotate.idle.ms": "1", "format.class": "parquet", "topics.dir": "archive/raw"}, parquetBad, sinktest.SameJSON},
+		{"parquet", map[string]string{"flush.size": "12", "rotate.idle.ms": "1", "format.class": "parquet", "topics.dir": "archive/raw"}, parquetBad, sinktest.SameJSON},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := decode(t, merge(minioKeys(t, m, "conf-"+map[bool]string{true: "json", false: "parquet"}[tc.same == nil]), tc.keys))

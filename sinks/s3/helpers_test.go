@@ -53,8 +53,15 @@ func minioKeys(tb testing.TB, m *testservers.MinIO, bucket string) map[string]st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := st.client.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		tb.Fatalf("create bucket %s: %v", bucket, err)
+	// MinIO answers 503 (not initialized) for a moment after it is live.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, err := st.client.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String(bucket)})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("create bucket %s: %v", bucket, err)
+		}
 	}
 	return keys
 }

@@ -52,6 +52,8 @@ func newS3Store(ctx context.Context, c *Config) (*s3Store, error) {
 		}
 		o.UsePathStyle = c.PathStyle
 		o.RetryMaxAttempts = 1
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 	return &s3Store{client: client, bucket: c.Bucket, partSize: c.PartSize, timeout: c.RequestTimeout}, nil
 }
@@ -73,8 +75,11 @@ func (s *s3Store) call(ctx context.Context, what string, f func(ctx context.Cont
 }
 
 func (s *s3Store) Check(ctx context.Context) error {
+	// A listing, not HeadBucket: its errors carry a code (a HEAD answer
+	// has no body, so a wrong key and a denied bucket look alike), and the
+	// sink needs s3:ListBucket anyway.
 	return s.call(ctx, "check bucket", func(ctx context.Context) error {
-		_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
+		_, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), MaxKeys: aws.Int32(1)})
 		return err
 	})
 }
@@ -249,10 +254,10 @@ func (s *s3Store) classify(what string, err error) error {
 		return errNotFound
 	case code == "NoSuchBucket" || (status == http.StatusNotFound && what == "check bucket"):
 		return wrap("the bucket does not exist: create it or fix s3.bucket.name (and s3.region, store.url, s3.path.style.access)")
-	case code == "AccessDenied" || code == "AllAccessDisabled" || status == http.StatusForbidden:
-		return wrap("access denied (%v): grant the credentials s3:PutObject, s3:GetObject, s3:ListBucket and s3:DeleteObject on the bucket, or fix aws.access.key.id", err)
 	case code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "InvalidToken" || code == "ExpiredToken":
 		return wrap("the credentials were refused (%s): fix aws.access.key.id and aws.secret.access.key or the AWS credential chain", code)
+	case code == "AccessDenied" || code == "AllAccessDisabled" || status == http.StatusForbidden:
+		return wrap("access denied (%v): grant the credentials s3:PutObject, s3:GetObject, s3:ListBucket and s3:DeleteObject on the bucket, or fix aws.access.key.id", err)
 	case code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" || code == "IllegalLocationConstraintException":
 		return wrap("wrong region or endpoint (%s): fix s3.region or store.url", code)
 	case code == "SlowDown" || code == "Throttling" || code == "RequestTimeout" || code == "InternalError" ||
