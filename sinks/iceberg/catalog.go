@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	iceberg "github.com/apache/iceberg-go"
@@ -30,9 +32,16 @@ type CatalogOptions struct {
 	Props map[string]string
 }
 
-// options returns the catalog options of c.
+// options returns the catalog options of c; a warehouse given as a local
+// directory becomes a file:// URL of its absolute path.
 func (c *Config) options() CatalogOptions {
-	return CatalogOptions{Type: c.CatalogType, URI: c.CatalogURI, Warehouse: c.Warehouse, Name: c.CatalogName, Props: c.catalogProps}
+	wh := c.Warehouse
+	if u, err := url.Parse(wh); err == nil && u.Scheme == "" && wh != "" {
+		if abs, err := filepath.Abs(wh); err == nil {
+			wh = "file://" + abs
+		}
+	}
+	return CatalogOptions{Type: c.CatalogType, URI: c.CatalogURI, Warehouse: wh, Name: c.CatalogName, Props: c.catalogProps}
 }
 
 // sqliteDSN turns a file path into a modernc SQLite DSN with a busy
@@ -63,6 +72,11 @@ func OpenCatalog(ctx context.Context, o CatalogOptions) (catalog.Catalog, error)
 	}
 	switch o.Type {
 	case "", "sql":
+		if !strings.HasPrefix(o.URI, "file:") {
+			if err := os.MkdirAll(filepath.Dir(o.URI), 0o755); err != nil {
+				return nil, fmt.Errorf("open SQL catalog %s: %w", o.URI, err)
+			}
+		}
 		props["uri"] = sqliteDSN(o.URI)
 		props[sqlcat.DriverKey] = "sqlite"
 		props[sqlcat.DialectKey] = string(sqlcat.SQLite)
@@ -128,15 +142,6 @@ func loadOrCreate(ctx context.Context, cat catalog.Catalog, name string, create 
 		return nil, fmt.Errorf("create table %s: %w", name, err)
 	}
 	return tbl, nil
-}
-
-// warehouseScheme returns the scheme of a location (file, s3).
-func warehouseScheme(loc string) string {
-	u, err := url.Parse(loc)
-	if err != nil {
-		return ""
-	}
-	return u.Scheme
 }
 
 // CatalogOptions returns where c's catalog and warehouse are.

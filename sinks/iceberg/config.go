@@ -24,7 +24,7 @@ const Class = "io.connectd.iceberg.IcebergSinkConnector"
 // by hand must call SetRawConfig (nil is fine) before Validate.
 type Config struct {
 	// Tables are the tables events are written to, "namespace.table".
-	Tables []string `config:"iceberg.tables" doc:"comma-separated tables (namespace.table) that events are written to; every event goes to each table whose route-regex matches (all of them without iceberg.tables.route-field)"`
+	Tables []string `config:"iceberg.tables" doc:"comma-separated tables (namespace.table) that events are written to; every event goes to each table whose route-regex matches (all of them without iceberg.tables.route-field); may be empty when every record is a window result (window.* keys, or topics matching iceberg.tables.rollup-topics-regex)"`
 	// DefaultNamespace is the namespace of a table named without one.
 	DefaultNamespace string `config:"iceberg.tables.default-namespace" default:"clickstream" doc:"namespace of a table named without one (dynamic routing, rollup table)"`
 	// Dynamic routes each event to the table named by its RouteField.
@@ -55,7 +55,7 @@ type Config struct {
 	// CatalogURI locates the catalog.
 	CatalogURI string `config:"iceberg.catalog.uri" required:"true" doc:"SQLite database file (or file: DSN) for type sql, base URL for type rest"`
 	// Warehouse is where table data and metadata go.
-	Warehouse string `config:"iceberg.catalog.warehouse" doc:"warehouse location: file:///abs/dir or s3://bucket/prefix (required for type sql)"`
+	Warehouse string `config:"iceberg.catalog.warehouse" doc:"warehouse location: file:///abs/dir, s3://bucket/prefix, or a local directory (relative to the worker's working directory)"`
 	// CatalogName names the catalog in the SQL catalog's rows.
 	CatalogName string `config:"iceberg.catalog.name" default:"connectd" doc:"catalog name (the SQL catalog's catalog_name)"`
 
@@ -196,7 +196,7 @@ func (c *Config) Validate() error {
 		bad("iceberg.tables.route-field", "is empty but iceberg.tables.dynamic-enabled is true: name the event field whose value is the table name")
 	case c.Dynamic && len(c.Tables) > 0:
 		bad("iceberg.tables", "is set but iceberg.tables.dynamic-enabled is true: use one or the other")
-	case !c.Dynamic && len(c.Tables) == 0:
+	case !c.Dynamic && len(c.Tables) == 0 && c.RollupTopics == "" && !c.windowStage():
 		bad("iceberg.tables", "is empty: list the tables to write (namespace.table), or set iceberg.tables.dynamic-enabled=true with iceberg.tables.route-field")
 	}
 	if !c.Dynamic && c.RouteField != "" {
@@ -211,11 +211,11 @@ func (c *Config) Validate() error {
 	}
 	if c.CatalogType == "sql" {
 		if c.Warehouse == "" {
-			bad("iceberg.catalog.warehouse", "is empty: give the warehouse location, file:///absolute/dir or s3://bucket/prefix")
-		} else if u, err := url.Parse(c.Warehouse); err != nil || (u.Scheme != "file" && u.Scheme != "s3" && u.Scheme != "s3a") {
-			bad("iceberg.catalog.warehouse", "%q is not a file:// or s3:// location", c.Warehouse)
+			bad("iceberg.catalog.warehouse", "is empty: give the warehouse location, file:///absolute/dir, s3://bucket/prefix or a local directory")
+		} else if u, err := url.Parse(c.Warehouse); err != nil || (u.Scheme != "" && u.Scheme != "file" && u.Scheme != "s3" && u.Scheme != "s3a") {
+			bad("iceberg.catalog.warehouse", "%q is not a file:// or s3:// location or a local directory", c.Warehouse)
 		} else if u.Scheme == "file" && (u.Host != "" || !strings.HasPrefix(u.Path, "/")) {
-			bad("iceberg.catalog.warehouse", "%q: a file:// warehouse needs an absolute path (file:///abs/dir)", c.Warehouse)
+			bad("iceberg.catalog.warehouse", "%q: a file:// warehouse needs an absolute path (file:///abs/dir); write a relative directory without file://", c.Warehouse)
 		}
 	}
 	if c.CatalogType == "rest" {
@@ -233,6 +233,17 @@ func (c *Config) Validate() error {
 		bad("iceberg.control.commit.bytes", "%d is below the minimum 1024", c.CommitBytes)
 	}
 	return errors.Join(errs...)
+}
+
+// windowStage reports whether the connector has a window stage (window.*
+// keys), whose results are the only records the sink then gets.
+func (c *Config) windowStage() bool {
+	for k := range c.raw {
+		if strings.HasPrefix(k, "window.") {
+			return true
+		}
+	}
+	return false
 }
 
 // partitionBy returns the partition spec text of table t.

@@ -510,6 +510,9 @@ func (s *Sink) added(t *tableState, r *connector.Record) {
 
 // route returns the tables an event goes to.
 func (s *Sink) route(ev *clickevent.Event) ([]string, error) {
+	if !s.cfg.Dynamic && len(s.cfg.Tables) == 0 {
+		return nil, errors.New("the record is not a window result and iceberg.tables is empty: list the event tables in iceberg.tables")
+	}
 	if s.cfg.RouteField == "" {
 		out := make([]string, len(s.cfg.Tables))
 		for i, t := range s.cfg.Tables {

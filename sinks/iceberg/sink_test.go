@@ -171,7 +171,7 @@ func TestConfigErrors(t *testing.T) {
 		{base("iceberg.table.clickstream.events.id-columns", "event_id,nope"), `"iceberg.table.clickstream.events.id-columns": "nope" is not a click event field`},
 		{base("iceberg.table.clickstream.events.route-regex", "("), `"iceberg.table.clickstream.events.route-regex": is not a regular expression`},
 		{base("iceberg.catalog.uri", ""), `"iceberg.catalog.uri"`},
-		{base("iceberg.catalog.warehouse", "/tmp/x"), `"iceberg.catalog.warehouse": "/tmp/x" is not a file:// or s3:// location`},
+		{base("iceberg.catalog.warehouse", "gs://b/x"), `"iceberg.catalog.warehouse": "gs://b/x" is not a file:// or s3:// location`},
 		{base("iceberg.catalog.warehouse", "file://rel/dir"), `needs an absolute path`},
 		{base("iceberg.catalog.type", "rest"), `"iceberg.catalog.type": rest is not available in this build`},
 		{base("iceberg.catalog.type", "hive"), `"iceberg.catalog.type"`},
@@ -611,4 +611,35 @@ func TestMaintenance(t *testing.T) {
 		t.Errorf("RemoveOrphans removed %v; the orphan %s: %v", removed, orphan, err)
 	}
 	wantOnce(t, readTable(t, cfg, events), p0, 400)
+}
+
+// TestRollupOnlyConnector: a connector reading a window connector's result
+// topics needs no event table; an event on another topic goes to the DLQ.
+// Its warehouse may be a local directory.
+func TestRollupOnlyConnector(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfg := decode(t, map[string]string{
+		"iceberg.catalog.uri": "meta/catalog.db", "iceberg.catalog.warehouse": "lake",
+		"iceberg.tables.rollup-topics-regex": "clickstream[.]agg[.].*",
+		"iceberg.tables.auto-create-enabled": "true", "iceberg.control.commit.interval-ms": "0",
+	})
+	s := newSink(t, cfg, connector.TaskInfo{})
+	agg, ev := connector.TopicPartition{Topic: "clickstream.agg.metrics-1m"}, tp(0)
+	open(t, s, map[connector.TopicPartition]int64{agg: 0, ev: 0})
+	err := s.Write(context.Background(), []connector.Record{
+		rec(agg, 0, `{"id":"a","version":1,"aggregate":"metrics_1m","window_start":"2026-01-01T10:00:00Z","window_end":"2026-01-01T10:01:00Z","key":{},"values":{"events":3}}`),
+		rec(ev, 0, `{"event_id":"x"}`),
+	})
+	var be *connector.BatchError
+	if !errors.As(err, &be) || len(be.Records) != 1 || be.Records[0].Index != 1 || !strings.Contains(be.Records[0].Err.Error(), "iceberg.tables is empty") {
+		t.Fatalf("Write: %v, want a BatchError for the event", err)
+	}
+	flush(t, s)
+	if rows := readTable(t, cfg, "clickstream.rollups"); len(rows) != 1 || rows[0]["values"] != `{"events":3}` {
+		t.Errorf("rollup table: %v", rows)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "clickstream.db", "rollups", "data")); err != nil {
+		t.Errorf("the relative warehouse directory was not used: %v", err)
+	}
 }
