@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func cmdIceberg(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		dryRun = fs.Bool("dry-run", false, "list the orphans, delete nothing")
 	case "offsets":
 	default:
-		fmt.Fprintf(stderr, "connectd iceberg: unknown command %q\n\n%s", sub, icebergUsage)
+		fmt.Fprint(stderr, icebergUsage)
 		return usageError{fmt.Sprintf("unknown command %q", sub)}
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -78,7 +79,15 @@ func cmdIceberg(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *uri == "" || *tbl == "" {
 		return usageError{"--catalog-uri and --table are required"}
 	}
-	opts := iceberg.CatalogOptions{Type: "sql", URI: *uri, Warehouse: *warehouse, Name: *name, Props: map[string]string{}}
+	wh := *warehouse
+	if wh != "" && !strings.Contains(wh, "://") {
+		abs, err := filepath.Abs(wh)
+		if err != nil {
+			return err
+		}
+		wh = "file://" + abs
+	}
+	opts := iceberg.CatalogOptions{Type: "sql", URI: *uri, Warehouse: wh, Name: *name, Props: map[string]string{}}
 	for _, p := range props {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
