@@ -3,6 +3,8 @@ package iceberg_test
 import (
 	"fmt"
 	"maps"
+	"path"
+	"strings"
 	"testing"
 
 	"github.com/connectd/connectd/connector"
@@ -10,19 +12,31 @@ import (
 	"github.com/connectd/connectd/sinks/iceberg"
 )
 
-// harness runs the suite against Iceberg sinks writing one event table
-// through one SQLite catalog and the warehouse keys give.
+// harness runs the suite against Iceberg sinks writing through one
+// SQLite catalog and the warehouse keys give, one event table per subtest
+// (so Read scans only what the subtest wrote).
 func harness(t *testing.T, keys map[string]string) sinktest.Harness {
-	raw := map[string]string{
-		"iceberg.tables":                     "sinktest.events",
-		"iceberg.tables.auto-create-enabled": "true",
-		"iceberg.control.commit.interval-ms": "0",
+	cfgs := map[string]*iceberg.Config{}
+	tableOf := func(t *testing.T) string {
+		return "sinktest." + strings.ReplaceAll(path.Base(t.Name()), "-", "_")
 	}
-	maps.Copy(raw, keys)
-	cfg := decode(t, raw)
+	cfgFor := func(t *testing.T) *iceberg.Config {
+		name := tableOf(t)
+		if c := cfgs[name]; c != nil {
+			return c
+		}
+		raw := map[string]string{
+			"iceberg.tables":                     name,
+			"iceberg.tables.auto-create-enabled": "true",
+			"iceberg.control.commit.interval-ms": "0",
+		}
+		maps.Copy(raw, keys)
+		cfgs[name] = decode(t, raw)
+		return cfgs[name]
+	}
 	return sinktest.Harness{
 		New: func(t *testing.T) connector.Sink {
-			s, err := iceberg.New(cfg, connector.TaskInfo{Connector: "conformance", TasksMax: 1})
+			s, err := iceberg.New(cfgFor(t), connector.TaskInfo{Connector: "conformance", TasksMax: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -30,7 +44,7 @@ func harness(t *testing.T, keys map[string]string) sinktest.Harness {
 			return s
 		},
 		Read: func(t *testing.T) []sinktest.Stored {
-			rows := readTable(t, cfg, "sinktest.events")
+			rows := readTable(t, cfgFor(t), tableOf(t))
 			out := make([]sinktest.Stored, len(rows))
 			for i, r := range rows {
 				topic, part, off := coords(r)
