@@ -62,6 +62,12 @@ func fileWarehouse(t testing.TB) map[string]string {
 // minioWarehouse starts MinIO, creates a bucket and returns config keys
 // for a SQLite catalog and an s3:// warehouse in it.
 func minioWarehouse(t testing.TB) map[string]string {
+	keys, _ := minioWarehouseServer(t)
+	return keys
+}
+
+// minioWarehouseServer is minioWarehouse that also returns the server.
+func minioWarehouseServer(t testing.TB) (map[string]string, *testservers.MinIO) {
 	m := testservers.StartMinIO(t)
 	ctx := context.Background()
 	client := s3.New(s3.Options{
@@ -82,7 +88,7 @@ func minioWarehouse(t testing.TB) map[string]string {
 		"iceberg.catalog.s3.access-key-id":            m.AccessKey,
 		"iceberg.catalog.s3.secret-access-key":        m.SecretKey,
 		"iceberg.catalog.s3.force-virtual-addressing": "false",
-	}
+	}, m
 }
 
 // row is one stored row, by column name.

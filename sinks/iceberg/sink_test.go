@@ -643,3 +643,37 @@ func TestRollupOnlyConnector(t *testing.T) {
 		t.Errorf("the relative warehouse directory was not used: %v", err)
 	}
 }
+
+// TestStoreDown: while MinIO is down a Flush fails with a retryable error
+// and reports nothing; once it is back the same Flush commits, and every
+// record is stored once.
+func TestStoreDown(t *testing.T) {
+	keys, m := minioWarehouseServer(t)
+	keys["iceberg.tables"] = events
+	keys["iceberg.tables.auto-create-enabled"] = "true"
+	keys["iceberg.control.commit.interval-ms"] = "0"
+	cfg := decode(t, keys)
+	s := newSink(t, cfg, connector.TaskInfo{})
+	p0 := tp(0)
+	open(t, s, map[connector.TopicPartition]int64{p0: 0})
+	write(t, s, recs(p0, 0, 10))
+	flush(t, s)
+	write(t, s, recs(p0, 10, 20))
+	if err := m.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	got, err := s.Flush(ctx)
+	if _, retry := connector.IsRetryable(err); !retry || got != nil {
+		t.Fatalf("Flush with MinIO down: %v, %v; want a retryable error and no offsets", got, err)
+	}
+	t.Logf("Flush with MinIO down: %v", err)
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := flush(t, s)[p0]; got != 20 {
+		t.Errorf("Flush after MinIO came back reported %d, want 20", got)
+	}
+	wantOnce(t, readTable(t, cfg, events), p0, 20)
+}
