@@ -32,6 +32,9 @@ const maxCommitAttempts = 8
 func (s *Sink) commit(ctx context.Context, t *tableState) error {
 	cover := Offsets{}
 	for tp, p := range s.parts {
+		if p.rollup != (t.kind == kindRollups) {
+			continue // the partition's records never go to this table
+		}
 		off := p.received
 		if b, ok := t.base[tp]; ok && b > off {
 			off = b // never move a partition's stored offset back

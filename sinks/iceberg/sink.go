@@ -254,6 +254,9 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 		}
 		truncate := Offsets{}
 		for tp, p := range news {
+			if p.rollup != (t.kind == kindRollups) {
+				continue // the partition's records never go to this table
+			}
 			off, has := stored[tp]
 			delete(t.base, tp)
 			t.floor[tp] = assigned[tp]
