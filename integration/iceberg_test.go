@@ -54,7 +54,8 @@ func icebergSnapshotFiles(t *testing.T, opts iceberg.CatalogOptions, name string
 }
 
 // TestIcebergExactlyOnceUnderSIGKILL: a generator writes 1M events with 3%
-// bad records to 4 partitions; an Iceberg sink connector with the validate
+// bad records to 4 partitions; an Iceberg sink connector of two tasks (their
+// commits to the one table conflict and are retried) with the validate
 // transform and a dead-letter topic lands them in a day-partitioned table
 // on a file:// warehouse, in a worker SIGKILLed four times. In the end the
 // table holds every valid event exactly once: as many rows as valid
@@ -85,6 +86,7 @@ func TestIcebergExactlyOnceUnderSIGKILL(t *testing.T) {
 	opts := iceberg.CatalogOptions{Type: "sql", URI: filepath.Join(dir, "catalog.db"), Warehouse: "file://" + filepath.Join(dir, "warehouse")}
 	writeConfig(t, configDir, "lake", map[string]string{
 		"connector.class":                    "iceberg",
+		"tasks.max":                          "2",
 		"topics":                             "clicks",
 		"iceberg.tables":                     "clickstream.events",
 		"iceberg.tables.auto-create-enabled": "true",
