@@ -244,7 +244,11 @@ func (r *Registry) Parse(name string, raw map[string]string) (*ConnectorConfig, 
 	switch {
 	case cc.Common.ConnectorClass == "":
 	case !found:
-		errs = append(errs, &ConfigError{Key: "connector.class", Message: fmt.Sprintf("%q is not an installed connector; installed: %s", cc.Common.ConnectorClass, strings.Join(append(r.classes(KindSink), r.classes(KindSource)...), ", "))})
+		msg := fmt.Sprintf("%q is not an installed connector; installed: %s", cc.Common.ConnectorClass, strings.Join(append(r.classes(KindSink), r.classes(KindSource)...), ", "))
+		if alt := r.sameSimpleName(cc.Common.ConnectorClass); alt != "" {
+			msg += fmt.Sprintf("; did you mean %q (connectd's own, with compatible keys)?", alt)
+		}
+		errs = append(errs, &ConfigError{Key: "connector.class", Message: msg})
 	case p.Kind == KindTransform:
 		errs = append(errs, &ConfigError{Key: "connector.class", Message: fmt.Sprintf("%q is a transformation, not a connector; use it under transforms.<alias>.type", cc.Common.ConnectorClass)})
 	default:

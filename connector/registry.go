@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // PluginKind says what a plugin is.
@@ -110,4 +111,17 @@ func (r *Registry) classes(k PluginKind) []string {
 		}
 	}
 	return out
+}
+
+// sameSimpleName returns the class of a connector plugin whose simple name
+// (after the last '.') is class's, such as io.connectd.s3.S3SinkConnector
+// for Confluent's io.confluent.connect.s3.S3SinkConnector, or "".
+func (r *Registry) sameSimpleName(class string) string {
+	simple := class[strings.LastIndexByte(class, '.')+1:]
+	for _, p := range r.Plugins() {
+		if p.Kind != KindTransform && p.Class != class && p.Class[strings.LastIndexByte(p.Class, '.')+1:] == simple {
+			return p.Class
+		}
+	}
+	return ""
 }

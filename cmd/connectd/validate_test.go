@@ -42,7 +42,7 @@ func TestBadConfigs(t *testing.T) {
 			`config key "transforms.v.required.feilds": is not a key of transform validate; did you mean "transforms.v.required.fields"?`,
 		},
 		"unknown-class.bad.json": {
-			`config key "connector.class": "io.confluent.connect.s3.S3SinkConnector" is not an installed connector; installed: io.connectd.file.FileSinkConnector, io.connectd.window.WindowConnector, io.connectd.generator.GeneratorSourceConnector`,
+			`config key "connector.class": "io.confluent.connect.s3.S3SinkConnector" is not an installed connector; installed: io.connectd.clickhouse.ClickHouseSinkConnector, io.connectd.file.FileSinkConnector, io.connectd.iceberg.IcebergSinkConnector, io.connectd.s3.S3SinkConnector, io.connectd.window.WindowConnector, io.connectd.generator.GeneratorSourceConnector; did you mean "io.connectd.s3.S3SinkConnector" (connectd's own, with compatible keys)?`,
 		},
 		"unknown-key.bad.json": {
 			`config key "flush.sise": is not a key of connector file; did you mean "flush.size"?`,
