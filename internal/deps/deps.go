@@ -12,6 +12,7 @@ import (
 	_ "github.com/apache/arrow-go/v18/parquet/pqarrow"
 	_ "github.com/apache/iceberg-go"
 	_ "github.com/apache/iceberg-go/catalog"
+	_ "github.com/apache/iceberg-go/catalog/rest"
 	_ "github.com/apache/iceberg-go/catalog/sql"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3"
 	_ "github.com/apache/iceberg-go/table"
