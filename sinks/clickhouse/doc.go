@@ -1,8 +1,63 @@
 // Package clickhouse is connectd's ClickHouse sink: it writes click events
 // to a MergeTree events table and window results to a ReplacingMergeTree
 // results table, exactly once, over ClickHouse's native protocol (or
-// HTTP), with clickhouse-go.
-//
-// This comment is the design; sinks/clickhouse/README.md is the user
+// HTTP), with clickhouse-go. sinks/clickhouse/README.md is the user
 // documentation (keys, tables, dashboard queries, measurements).
+//
+// # Tables
+//
+// Events: the known fields of connector/clickevent as typed columns
+// (required ones plain, optional ones Nullable, short repetitive strings
+// LowCardinality), unknown fields as one JSON object in _extra, and the
+// Kafka coordinates _topic, _partition, _offset, _timestamp. MergeTree,
+// PARTITION BY toDate(timestamp), ORDER BY (toDate(timestamp), user_id,
+// timestamp), a minmax index on _offset. Results (records of the task's
+// rollup topic and of rollup.topics): ReplacingMergeTree(version, retract)
+// ORDER BY id; read with FINAL. Optionally (rollup.pageviews.enable) an
+// AggregatingMergeTree <table>_pageviews_1m fed by a materialized view.
+// Every created table has non_replicated_deduplication_window = dedup.window.
+//
+// # Exactly once
+//
+//   - Batches are cut per partition at deterministic points: batch.size
+//     rows, and wherever the event day (the table partition) changes, so
+//     each INSERT is one block into one partition: one part, atomic.
+//     A partial batch is also sent when it is older than
+//     flush.interval.ms at a Flush, or when buffer.max.rows is reached.
+//   - Each INSERT carries insert_deduplication_token =
+//     <connector>/<topic>/<partition>/<first>-<last> (plus /reset-<epoch>
+//     after an offset reset), and deduplicate_blocks_in_dependent_
+//     materialized_views=1, so an INSERT retried after an unknown outcome
+//     is dropped by the server, also in materialized views.
+//   - A partition's batches are sent in order, one at a time, so what the
+//     table holds for a partition at and after any offset is a gap-free
+//     run of whole batches. Open asks the table for the highest _offset at
+//     or after the resume offset and resumes after it: a restarted task
+//     never rebuilds a batch overlapping stored rows, and no state outside
+//     the table can disagree with it. Partial batches are safe for the
+//     same reason.
+//   - Flush reports, per partition, the first offset not yet stored.
+//   - ResetOffsets (a backfill) records a new epoch in the
+//     connectd_offset_resets table and deletes nothing. The next Open of
+//     the partition deletes its rows at and after the resume offset
+//     (ALTER TABLE … DELETE, mutations_sync=2), marks the reset applied,
+//     and uses the epoch in its tokens, so the re-inserted batches are
+//     not mistaken for the deleted ones.
+//   - For the window stage's rollup partition, whose resume offset the
+//     framework does not move, the same highest-stored-offset rule makes
+//     Write skip rollups already stored.
+//
+// # Errors
+//
+// A value that does not fit (clickevent.FieldError, a timestamp outside
+// DateTime64(3), a malformed window result) is the record's fault: a
+// *connector.BatchError naming the column and the value. Network
+// failures, timeouts and server errors such as TOO_MANY_PARTS or
+// MEMORY_LIMIT_EXCEEDED are retryable; Write takes no record while the
+// buffer holds buffer.max.rows and ClickHouse refuses them, so memory stays
+// bounded and the framework's retry log says why. Schema mismatches and
+// missing tables (auto.create.tables=false) fail the task naming the
+// table, the column and the key.
+//
+// A Sink is used by one goroutine at a time, as connector.Sink requires.
 package clickhouse
