@@ -47,6 +47,14 @@ func newFormat(c *Config) (*format, error) {
 		f.props = parquet.NewWriterProperties(
 			parquet.WithCompression(codec),
 			parquet.WithDictionaryDefault(true),
+			// Columns that are (nearly) unique per row gain nothing from a
+			// dictionary but pay for hashing every value into it.
+			parquet.WithDictionaryFor("event_id", false),
+			parquet.WithDictionaryFor("session_id", false),
+			parquet.WithDictionaryFor("timestamp", false),
+			parquet.WithDictionaryFor(clickevent.ExtraColumn, false),
+			parquet.WithDictionaryFor("_offset", false),
+			parquet.WithDictionaryFor("id", false),
 			parquet.WithStats(true),
 			parquet.WithMaxRowGroupLength(int64(c.ParquetRowGroupRows)),
 			parquet.WithCreatedBy("connectd s3 sink"),

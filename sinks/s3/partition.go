@@ -29,6 +29,11 @@ type partitioner struct {
 	tsField   string
 	p         fastjson.Parser
 	buf       []byte
+	// byPartition caches the default partitioner's directories; lastBucket
+	// and lastDir the time partitioner's latest.
+	byPartition map[int32]string
+	lastBucket  int64
+	lastDir     string
 }
 
 func newPartitioner(c *Config) (*partitioner, error) {
@@ -116,10 +121,21 @@ func (pt *partitioner) place(r *connector.Record) (string, time.Time, error) {
 		if t.IsZero() {
 			return "", time.Time{}, errors.New("s3 sink: the record has no timestamp for the time-based partitioner (timestamp.extractor=Record): use RecordField")
 		}
-		return pt.format.format(pt.bucket(t)), t, nil
+		b := pt.bucket(t)
+		if ms := b.UnixMilli(); ms != pt.lastBucket || pt.lastDir == "" {
+			pt.lastBucket, pt.lastDir = ms, pt.format.format(b)
+		}
+		return pt.lastDir, t, nil
 	}
-	pt.buf = strconv.AppendInt(append(pt.buf[:0], "partition="...), int64(r.Partition), 10)
-	return string(pt.buf), t, nil
+	dir, ok := pt.byPartition[r.Partition]
+	if !ok {
+		if pt.byPartition == nil {
+			pt.byPartition = map[int32]string{}
+		}
+		dir = "partition=" + strconv.FormatInt(int64(r.Partition), 10)
+		pt.byPartition[r.Partition] = dir
+	}
+	return dir, t, nil
 }
 
 // bucket rounds t down to a multiple of the partition duration, counted
