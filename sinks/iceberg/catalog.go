@@ -11,6 +11,7 @@ import (
 
 	iceberg "github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest" // registers the "rest" catalog type
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3:// warehouses
 	"github.com/apache/iceberg-go/table"
@@ -20,23 +21,29 @@ import (
 // CatalogOptions locate a catalog and its warehouse; the maintenance
 // commands build them from flags, the sink from its config.
 type CatalogOptions struct {
-	// Type is "sql" (SQLite), the only type this build has.
+	// Type is "sql" (a SQL catalog on SQLite; the default when empty) or
+	// "rest" (an Iceberg REST catalog).
 	Type string
-	// URI is the SQLite file (or a file: DSN).
+	// URI is the SQLite file (or a file: DSN) for sql, the REST
+	// catalog's base URL (http:// or https://) for rest.
 	URI string
-	// Warehouse is file:///dir or s3://bucket/prefix.
+	// Warehouse is file:///dir or s3://bucket/prefix for sql; for rest it
+	// is passed to the server as is (a warehouse name or location, as
+	// the server expects) and may be empty.
 	Warehouse string
 	// Name is the catalog's name.
 	Name string
-	// Props are more catalog and io properties (s3.endpoint, ...).
+	// Props are more catalog and io properties: s3.endpoint, ... and,
+	// for rest, credential, token, oauth2-server-uri, scope, prefix,
+	// rest.sigv4-enabled, rest.tls.skip-verify, header.<name>, ...
 	Props map[string]string
 }
 
-// options returns the catalog options of c; a warehouse given as a local
-// directory becomes a file:// URL of its absolute path.
+// options returns the catalog options of c; a SQL catalog's warehouse
+// given as a local directory becomes a file:// URL of its absolute path.
 func (c *Config) options() CatalogOptions {
 	wh := c.Warehouse
-	if u, err := url.Parse(wh); err == nil && u.Scheme == "" && wh != "" {
+	if u, err := url.Parse(wh); err == nil && u.Scheme == "" && wh != "" && c.CatalogType != "rest" {
 		if abs, err := filepath.Abs(wh); err == nil {
 			wh = "file://" + abs
 		}
@@ -54,7 +61,10 @@ func sqliteDSN(uri string) string {
 }
 
 // OpenCatalog opens the catalog o describes. The SQL catalog creates its
-// tables in the SQLite file when missing.
+// tables in the SQLite file when missing. The REST catalog fetches the
+// server's configuration (GET /v1/config, after the OAuth2 token exchange
+// when a credential is given), so a server that is down or refuses the
+// credentials fails here; IsAuthError tells the second case.
 func OpenCatalog(ctx context.Context, o CatalogOptions) (catalog.Catalog, error) {
 	props := iceberg.Properties{}
 	for k, v := range o.Props {
@@ -85,8 +95,42 @@ func OpenCatalog(ctx context.Context, o CatalogOptions) (catalog.Catalog, error)
 			return nil, fmt.Errorf("open SQL catalog %s: %w", o.URI, err)
 		}
 		return cat, nil
+	case "rest":
+		u, err := restURL(o.URI)
+		if err != nil {
+			return nil, fmt.Errorf("open REST catalog: %w", err)
+		}
+		props["uri"] = o.URI
+		cat, err := catalog.Load(ctx, name, withType(props, "rest"))
+		if err != nil {
+			return nil, fmt.Errorf("open REST catalog %s: %w", u.Redacted(), err)
+		}
+		return cat, nil
 	}
-	return nil, fmt.Errorf("unknown catalog type %q (this build has sql only)", o.Type)
+	return nil, fmt.Errorf("unknown catalog type %q: use sql or rest", o.Type)
+}
+
+// restURL parses a REST catalog's base URL: http or https, with a host.
+func restURL(uri string) (*url.URL, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL: %v", uri, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		shown := uri
+		if u.User != nil {
+			shown = u.Redacted() // keep a password out of the message
+		}
+		return nil, fmt.Errorf("%q is not an http:// or https:// URL with a host", shown)
+	}
+	return u, nil
+}
+
+// IsAuthError reports whether err is a REST catalog's refusal of the
+// credentials: the OAuth2 token exchange failed, or the server answered
+// 401 or 403. Retrying does not help; the configuration must change.
+func IsAuthError(err error) bool {
+	return errors.Is(err, rest.ErrOAuthError) || errors.Is(err, rest.ErrUnauthorized) || errors.Is(err, rest.ErrForbidden)
 }
 
 func withType(p iceberg.Properties, t string) iceberg.Properties {

@@ -236,10 +236,15 @@ func cmpTP(a, b connector.TopicPartition) int {
 }
 
 // isConflict reports whether a commit failed because the table changed
-// since it was read: iceberg-go's ErrCommitFailed, or a requirement (the
-// asserted branch head) the catalog found broken, as the SQL catalog
-// reports it ("requirement failed: branch \"main\" has changed"). Nothing
-// was committed then.
+// since it was read. Nothing was committed then. The catalogs say so
+// differently: the SQL catalog reports a broken requirement (the asserted
+// branch head) as "requirement failed: branch \"main\" has changed" and a
+// lost race on the metadata location as table.ErrCommitFailed; the REST
+// catalog's HTTP 409 (CommitFailedException) is rest.ErrCommitFailed,
+// which wraps table.ErrCommitFailed, and iceberg-go's retry after it
+// fails at once on an AssertRefSnapshotID pin with table.ErrCommitFailed
+// too. A 5xx of a REST commit is rest.ErrCommitStateUnknown, not a
+// conflict: the caller looks at the table to learn whether it landed.
 func isConflict(err error) bool {
 	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed:")
 }

@@ -53,11 +53,13 @@ type Config struct {
 	// CatalogType selects the catalog implementation.
 	CatalogType string `config:"iceberg.catalog.type" default:"sql" enum:"sql,rest" doc:"sql: a SQL catalog on SQLite (uri is the database file); rest: an Iceberg REST catalog (uri is its URL)"`
 	// CatalogURI locates the catalog.
-	CatalogURI string `config:"iceberg.catalog.uri" required:"true" doc:"SQLite database file (or file: DSN) for type sql, base URL for type rest"`
-	// Warehouse is where table data and metadata go.
-	Warehouse string `config:"iceberg.catalog.warehouse" doc:"warehouse location: file:///abs/dir, s3://bucket/prefix, or a local directory (relative to the worker's working directory)"`
-	// CatalogName names the catalog in the SQL catalog's rows.
-	CatalogName string `config:"iceberg.catalog.name" default:"connectd" doc:"catalog name (the SQL catalog's catalog_name)"`
+	CatalogURI string `config:"iceberg.catalog.uri" required:"true" doc:"SQLite database file (or file: DSN) for type sql; the REST catalog's base URL (http:// or https://, the client adds /v1/...) for type rest"`
+	// Warehouse is where table data and metadata go (sql), or the
+	// warehouse the REST server is asked for (rest).
+	Warehouse string `config:"iceberg.catalog.warehouse" doc:"type sql: warehouse location, file:///abs/dir, s3://bucket/prefix, or a local directory (relative to the worker's working directory); type rest: passed to the server as is (a warehouse name or location, as the server expects), optional"`
+	// CatalogName names the catalog in the SQL catalog's rows (and, for
+	// rest, in the client only).
+	CatalogName string `config:"iceberg.catalog.name" default:"connectd" doc:"catalog name (the SQL catalog's catalog_name; for rest the client's name for it, not sent)"`
 
 	raw map[string]string
 	// tableOpts holds iceberg.table.<t>.* by table name.
@@ -208,6 +210,10 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.CatalogURI) == "" {
 		bad("iceberg.catalog.uri", "is empty: give the SQLite database file of the catalog (type sql) or the REST catalog's URL (type rest)")
+	} else if c.CatalogType == "rest" {
+		if _, err := restURL(c.CatalogURI); err != nil {
+			bad("iceberg.catalog.uri", "%v: with iceberg.catalog.type=rest give the REST catalog's base URL, such as https://catalog.example.com/api/catalog (the client adds /v1/...), or use type sql for a SQLite file", err)
+		}
 	}
 	if c.CatalogType == "sql" {
 		if c.Warehouse == "" {
@@ -219,9 +225,13 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.CatalogType == "rest" {
-		// iceberg-go's REST catalog needs modules this build's go.mod
-		// does not hold; refuse before anything starts.
-		bad("iceberg.catalog.type", "rest is not available in this build (iceberg-go's REST catalog is not compiled in): use sql with a SQLite file in iceberg.catalog.uri")
+		c.validateREST(bad)
+	} else {
+		for _, k := range slices.Sorted(maps.Keys(c.catalogProps)) {
+			if isRESTKey(k) {
+				bad(catalogPrefix+k, "is a REST catalog key, but iceberg.catalog.type is %s: set iceberg.catalog.type=rest or remove it", c.CatalogType)
+			}
+		}
 	}
 	if c.CommitInterval < 0 {
 		bad("iceberg.control.commit.interval-ms", "%d is below the minimum 0", c.CommitInterval.Milliseconds())
@@ -233,6 +243,51 @@ func (c *Config) Validate() error {
 		bad("iceberg.control.commit.bytes", "%d is below the minimum 1024", c.CommitBytes)
 	}
 	return errors.Join(errs...)
+}
+
+// restKeys are the iceberg.catalog.* properties only a REST catalog reads.
+var restKeys = []string{"credential", "token", "oauth2-server-uri", "rest.authorization-url", "scope", "audience", "resource", "prefix"}
+
+// isRESTKey reports whether the catalog property k (without the prefix)
+// is read only by a REST catalog.
+func isRESTKey(k string) bool {
+	return slices.Contains(restKeys, k) || strings.HasPrefix(k, "rest.") || strings.HasPrefix(k, "header.")
+}
+
+// validateREST checks the REST catalog's properties that can be checked
+// before the server is contacted.
+func (c *Config) validateREST(bad func(key, format string, args ...any)) {
+	p := c.catalogProps
+	for _, k := range []string{"oauth2-server-uri", "rest.authorization-url"} {
+		if v, ok := p[k]; ok {
+			if _, err := restURL(v); err != nil {
+				bad(catalogPrefix+k, "%v: give the OAuth2 token endpoint, such as https://idp.example.com/oauth2/token (without it the client uses the catalog's /v1/oauth/tokens)", err)
+			}
+		}
+	}
+	if p["credential"] != "" && p["token"] != "" {
+		bad("iceberg.catalog.token", "is set together with iceberg.catalog.credential: iceberg-go would use the token and never exchange the credential, so an expired token would not be renewed; give one of them")
+	}
+	for _, k := range []string{"scope", "oauth2-server-uri", "rest.authorization-url", "audience", "resource"} {
+		if _, ok := p[k]; ok && p["credential"] == "" {
+			bad(catalogPrefix+k, "is set but iceberg.catalog.credential is not: it only applies to the OAuth2 client-credentials exchange; give iceberg.catalog.credential=client_id:client_secret or remove it")
+		}
+	}
+	if v, ok := p["prefix"]; ok && (v == "" || strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/")) {
+		bad("iceberg.catalog.prefix", "%q: give the path segment(s) the server puts after /v1/, without leading or trailing '/', or remove it (most servers send it from GET /v1/config)", v)
+	}
+	for _, k := range []string{"rest.sigv4-enabled", "rest.tls.skip-verify"} {
+		if v, ok := p[k]; ok && v != "true" && v != "false" {
+			bad(catalogPrefix+k, "%q is not true or false", v)
+		}
+	}
+	if p["rest.sigv4-enabled"] != "true" {
+		for _, k := range []string{"rest.signing-region", "rest.signing-name"} {
+			if _, ok := p[k]; ok {
+				bad(catalogPrefix+k, "is set but iceberg.catalog.rest.sigv4-enabled is not true: enable SigV4 signing or remove it")
+			}
+		}
+	}
 }
 
 // windowStage reports whether the connector has a window stage (window.*

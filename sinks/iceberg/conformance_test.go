@@ -75,3 +75,15 @@ func TestConformanceFile(t *testing.T) {
 func TestConformanceMinIO(t *testing.T) {
 	sinktest.Run(t, harness(t, minioWarehouse(t)))
 }
+
+// TestConformanceREST runs the suite through the REST catalog client
+// against the stand-in REST server (restcatalog_test.go) on a file://
+// warehouse, with an OAuth2 client credential, a path prefix and a named
+// warehouse, as a hosted REST catalog would want them.
+func TestConformanceREST(t *testing.T) {
+	rc := startRESTCatalog(t, restOptions{WarehouseName: "lake", Prefix: "lake", ClientID: "connectd", Secret: "s3cret"})
+	sinktest.Run(t, harness(t, rc.keys()))
+	if rc.commits.Load() == 0 || rc.tokens.Load() == 0 {
+		t.Errorf("the REST server saw %d commits and issued %d tokens: the suite did not go through it", rc.commits.Load(), rc.tokens.Load())
+	}
+}

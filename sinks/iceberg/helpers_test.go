@@ -3,6 +3,7 @@ package iceberg_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/catalog"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -105,7 +107,7 @@ func readTable(t testing.TB, cfg *iceberg.Config, name string) []row {
 	defer iceberg.CloseCatalog(cat)
 	tbl, err := cat.LoadTable(ctx, iceberg.Ident(name))
 	if err != nil {
-		if strings.Contains(err.Error(), "does not exist") {
+		if errors.Is(err, catalog.ErrNoSuchTable) {
 			return nil
 		}
 		t.Fatal(err)

@@ -124,6 +124,10 @@ func (s *Sink) catalog(ctx context.Context) (catalog.Catalog, error) {
 	}
 	cat, err := OpenCatalog(ctx, s.cfg.options())
 	if err != nil {
+		if IsAuthError(err) {
+			// Wrong or missing credentials do not fix themselves.
+			return nil, fmt.Errorf("iceberg sink: %w: check iceberg.catalog.credential (client_id:client_secret), iceberg.catalog.token, iceberg.catalog.oauth2-server-uri and iceberg.catalog.scope", err)
+		}
 		return nil, connector.Retryable(err, 0)
 	}
 	s.cat = cat

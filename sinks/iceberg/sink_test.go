@@ -173,7 +173,6 @@ func TestConfigErrors(t *testing.T) {
 		{base("iceberg.catalog.uri", ""), `"iceberg.catalog.uri"`},
 		{base("iceberg.catalog.warehouse", "gs://b/x"), `"iceberg.catalog.warehouse": "gs://b/x" is not a file:// or s3:// location`},
 		{base("iceberg.catalog.warehouse", "file://rel/dir"), `needs an absolute path`},
-		{base("iceberg.catalog.type", "rest"), `"iceberg.catalog.type": rest is not available in this build`},
 		{base("iceberg.catalog.type", "hive"), `"iceberg.catalog.type"`},
 		{base("iceberg.control.commit.records", "0"), `"iceberg.control.commit.records"`},
 		{base("iceberg.table.x.unknown", "1"), `"iceberg.table.x.unknown": is not a key`},
@@ -362,6 +361,12 @@ func TestWidening(t *testing.T) {
 // middle of A's commit only makes A retry on the new head.
 func TestRebalanceMidCommit(t *testing.T) {
 	cfg := newCfg(t, nil)
+	rebalanceMidCommit(t, cfg, cfg.Warehouse)
+}
+
+// rebalanceMidCommit is TestRebalanceMidCommit on the catalog of cfg,
+// whose data files are under the file:// location warehouse.
+func rebalanceMidCommit(t *testing.T, cfg *iceberg.Config, warehouse string) {
 	p0, p1 := tp(0), tp(1)
 	a := newSink(t, cfg, connector.TaskInfo{})
 	b := newSink(t, cfg, connector.TaskInfo{})
@@ -410,7 +415,7 @@ func TestRebalanceMidCommit(t *testing.T) {
 	rows := readTable(t, cfg, events)
 	wantOnce(t, rows, p0, 35)
 	wantOnce(t, rows, p1, 5)
-	onDisk := dataFiles(t, cfg.Warehouse)
+	onDisk := dataFiles(t, warehouse)
 	slices.Sort(onDisk)
 	if ref := referencedFiles(t, cfg, events); !slices.Equal(onDisk, ref) {
 		t.Errorf("data files on disk %v\nbut the snapshot references %v: the fenced or retried commit left orphans", onDisk, ref)
@@ -549,6 +554,12 @@ func TestCommitTriggers(t *testing.T) {
 // expiring snapshots keeps them too.
 func TestMaintenance(t *testing.T) {
 	cfg := newCfg(t, nil)
+	maintenance(t, cfg, cfg.Warehouse)
+}
+
+// maintenance is TestMaintenance on the catalog of cfg, whose files are
+// under the file:// location warehouse.
+func maintenance(t *testing.T, cfg *iceberg.Config, warehouse string) {
 	p0 := tp(0)
 	s := newSink(t, cfg, connector.TaskInfo{})
 	open(t, s, map[connector.TopicPartition]int64{p0: 0})
@@ -584,7 +595,7 @@ func TestMaintenance(t *testing.T) {
 	if exp.Before < 9 || exp.After != 1 {
 		t.Errorf("expiry: %+v, want 9+ snapshots down to 1", exp)
 	}
-	onDisk := dataFiles(t, cfg.Warehouse)
+	onDisk := dataFiles(t, warehouse)
 	slices.Sort(onDisk)
 	if !slices.Equal(onDisk, after) {
 		t.Errorf("after expiry the disk holds %d data files, the snapshot references %d", len(onDisk), len(after))
