@@ -681,3 +681,8 @@ func (s *Sink) ResetOffsets(ctx context.Context, target map[connector.TopicParti
 func cmpTP(a, b connector.TopicPartition) int {
 	return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 }
+
+var (
+	_ connector.Sink           = (*Sink)(nil)
+	_ connector.OffsetResetter = (*Sink)(nil)
+)
