@@ -82,6 +82,9 @@ func OpenCatalog(ctx context.Context, o CatalogOptions) (catalog.Catalog, error)
 	}
 	switch o.Type {
 	case "", "sql":
+		if isHTTP(o.URI) {
+			return nil, fmt.Errorf("open SQL catalog: %q is a URL, not a SQLite file: a REST catalog needs type rest", o.URI)
+		}
 		if !strings.HasPrefix(o.URI, "file:") {
 			if err := os.MkdirAll(filepath.Dir(o.URI), 0o755); err != nil {
 				return nil, fmt.Errorf("open SQL catalog %s: %w", o.URI, err)
@@ -108,6 +111,11 @@ func OpenCatalog(ctx context.Context, o CatalogOptions) (catalog.Catalog, error)
 		return cat, nil
 	}
 	return nil, fmt.Errorf("unknown catalog type %q: use sql or rest", o.Type)
+}
+
+// isHTTP reports whether uri is an http(s) URL (a REST catalog's).
+func isHTTP(uri string) bool {
+	return strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://")
 }
 
 // restURL parses a REST catalog's base URL: http or https, with a host.

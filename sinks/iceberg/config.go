@@ -210,6 +210,8 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.CatalogURI) == "" {
 		bad("iceberg.catalog.uri", "is empty: give the SQLite database file of the catalog (type sql) or the REST catalog's URL (type rest)")
+	} else if c.CatalogType == "sql" && isHTTP(c.CatalogURI) {
+		bad("iceberg.catalog.uri", "%q is a URL, but iceberg.catalog.type is sql (a SQLite file): set iceberg.catalog.type=rest for a REST catalog", c.CatalogURI)
 	} else if c.CatalogType == "rest" {
 		if _, err := restURL(c.CatalogURI); err != nil {
 			bad("iceberg.catalog.uri", "%v: with iceberg.catalog.type=rest give the REST catalog's base URL, such as https://catalog.example.com/api/catalog (the client adds /v1/...), or use type sql for a SQLite file", err)

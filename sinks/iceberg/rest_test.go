@@ -113,6 +113,7 @@ func TestRESTConfigErrors(t *testing.T) {
 		{base("iceberg.catalog.prefix", "/lake/"), `"iceberg.catalog.prefix": "/lake/": give the path segment(s)`},
 		{base("iceberg.catalog.rest.tls.skip-verify", "yes"), `"iceberg.catalog.rest.tls.skip-verify": "yes" is not true or false`},
 		{base("iceberg.catalog.rest.signing-region", "eu-west-1"), `"iceberg.catalog.rest.signing-region": is set but iceberg.catalog.rest.sigv4-enabled is not true`},
+		{base("iceberg.catalog.type", "", "iceberg.catalog.warehouse", "file:///tmp/w"), `"iceberg.catalog.uri": "https://catalog.example.com/api/catalog" is a URL, but iceberg.catalog.type is sql (a SQLite file): set iceberg.catalog.type=rest`},
 		{base("iceberg.catalog.type", "sql", "iceberg.catalog.uri", "/tmp/c.db", "iceberg.catalog.warehouse", "file:///tmp/w", "iceberg.catalog.credential", "id:secret"),
 			`"iceberg.catalog.credential": is a REST catalog key, but iceberg.catalog.type is sql: set iceberg.catalog.type=rest or remove it`},
 	} {
