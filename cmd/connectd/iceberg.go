@@ -18,7 +18,7 @@ import (
 // tables (compaction, snapshot expiry, orphan removal) and a look at the
 // offsets the sink stored in them.
 
-const icebergUsage = `Usage: connectd iceberg <command> --catalog-uri FILE --warehouse URL --table NS.TABLE [flags]
+const icebergUsage = `Usage: connectd iceberg <command> --catalog-uri FILE|URL [--warehouse W] --table NS.TABLE [flags]
 
 Commands:
   compact            rewrite each partition's small data files into bigger ones, in one
@@ -29,10 +29,14 @@ Commands:
                      (data files of commits that failed or whose worker died)
   offsets            print the offsets each connector stored in the table
 
-Every command takes --catalog-uri (the SQLite catalog file), --warehouse
-(file:///dir or s3://bucket/prefix), --table and --prop KEY=VALUE (repeatable:
-catalog and io properties such as s3.endpoint=http://127.0.0.1:9000,
-s3.access-key-id=..., s3.secret-access-key=..., s3.region=...).
+Every command takes --catalog-uri (the SQLite catalog file, or a REST
+catalog's http(s):// base URL), --catalog-type (sql or rest; by default rest
+when --catalog-uri is an http(s) URL), --warehouse (file:///dir or
+s3://bucket/prefix for sql; for rest what the server expects, optional),
+--table and --prop KEY=VALUE (repeatable: catalog and io properties such as
+s3.endpoint=http://127.0.0.1:9000, s3.access-key-id=..., s3.secret-access-key=...,
+s3.region=..., and for rest credential=ID:SECRET, token=..., scope=...,
+oauth2-server-uri=..., prefix=...).
 Run 'connectd iceberg <command> --help' for its flags.
 `
 
@@ -46,13 +50,14 @@ func cmdIceberg(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlags("iceberg "+sub, "iceberg "+sub+" --catalog-uri FILE --warehouse URL --table NS.TABLE [flags]", stderr)
-	uri := fs.String("catalog-uri", "", "SQLite file of the SQL catalog (the sink's iceberg.catalog.uri)")
-	warehouse := fs.String("warehouse", "", "warehouse location, file:///dir or s3://bucket/prefix (iceberg.catalog.warehouse)")
+	fs := newFlags("iceberg "+sub, "iceberg "+sub+" --catalog-uri FILE|URL [--warehouse W] --table NS.TABLE [flags]", stderr)
+	uri := fs.String("catalog-uri", "", "SQLite file of the SQL catalog, or the REST catalog's http(s) base URL (the sink's iceberg.catalog.uri)")
+	ctype := fs.String("catalog-type", "", "sql or rest (iceberg.catalog.type); default rest for an http(s) --catalog-uri, else sql")
+	warehouse := fs.String("warehouse", "", "warehouse: file:///dir or s3://bucket/prefix for sql; for rest as the server expects, optional (iceberg.catalog.warehouse)")
 	name := fs.String("catalog-name", "connectd", "catalog name (iceberg.catalog.name)")
 	tbl := fs.String("table", "", "the table, namespace.table")
 	var props stringList
-	fs.Var(&props, "prop", "catalog or io property KEY=VALUE (repeatable), such as s3.endpoint=http://127.0.0.1:9000")
+	fs.Var(&props, "prop", "catalog or io property KEY=VALUE (repeatable), such as s3.endpoint=http://127.0.0.1:9000 or, for rest, credential=ID:SECRET")
 	var target *int64
 	var minFiles *int
 	var olderThan *time.Duration
@@ -79,15 +84,24 @@ func cmdIceberg(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *uri == "" || *tbl == "" {
 		return usageError{"--catalog-uri and --table are required"}
 	}
+	typ := *ctype
+	switch {
+	case typ == "" && (strings.HasPrefix(*uri, "http://") || strings.HasPrefix(*uri, "https://")):
+		typ = "rest"
+	case typ == "":
+		typ = "sql"
+	case typ != "sql" && typ != "rest":
+		return usageError{fmt.Sprintf("--catalog-type %q: want sql or rest", typ)}
+	}
 	wh := *warehouse
-	if wh != "" && !strings.Contains(wh, "://") {
+	if typ == "sql" && wh != "" && !strings.Contains(wh, "://") {
 		abs, err := filepath.Abs(wh)
 		if err != nil {
 			return err
 		}
 		wh = "file://" + abs
 	}
-	opts := iceberg.CatalogOptions{Type: "sql", URI: *uri, Warehouse: wh, Name: *name, Props: map[string]string{}}
+	opts := iceberg.CatalogOptions{Type: typ, URI: *uri, Warehouse: wh, Name: *name, Props: map[string]string{}}
 	for _, p := range props {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
