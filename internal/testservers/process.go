@@ -47,6 +47,7 @@ func (p *process) start(timeout time.Duration, ready func() bool) error {
 	p.done = make(chan struct{})
 	go func() {
 		p.err = cmd.Wait()
+		fmt.Fprintf(logf, "testservers: %s exited: %v\n", p.name, cmd.ProcessState)
 		logf.Close()
 		close(p.done)
 	}()
