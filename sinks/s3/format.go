@@ -5,12 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unsafe"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -44,21 +50,17 @@ func newFormat(c *Config) (*format, error) {
 	case f.kind == "parquet":
 		f.ext = ".parquet"
 		codec := map[string]compress.Compression{"none": compress.Codecs.Uncompressed, "snappy": compress.Codecs.Snappy, "gzip": compress.Codecs.Gzip, "zstd": compress.Codecs.Zstd}[c.ParquetCodec]
-		f.props = parquet.NewWriterProperties(
+		opts := []parquet.WriterProperty{
 			parquet.WithCompression(codec),
 			parquet.WithDictionaryDefault(true),
-			// Columns that are (nearly) unique per row gain nothing from a
-			// dictionary but pay for hashing every value into it.
-			parquet.WithDictionaryFor("event_id", false),
-			parquet.WithDictionaryFor("session_id", false),
-			parquet.WithDictionaryFor("timestamp", false),
-			parquet.WithDictionaryFor(clickevent.ExtraColumn, false),
-			parquet.WithDictionaryFor("_offset", false),
-			parquet.WithDictionaryFor("id", false),
 			parquet.WithStats(true),
 			parquet.WithMaxRowGroupLength(int64(c.ParquetRowGroupRows)),
 			parquet.WithCreatedBy("connectd s3 sink"),
-		)
+		}
+		for _, name := range noDictColumns {
+			opts = append(opts, parquet.WithDictionaryFor(name, false))
+		}
+		f.props = parquet.NewWriterProperties(opts...)
 	case f.compress == "gzip":
 		f.ext = ".json.gz"
 	case f.compress == "zstd":
@@ -73,6 +75,11 @@ func newFormat(c *Config) (*format, error) {
 	}
 	return f, nil
 }
+
+// noDictColumns are the columns written without a dictionary: they are
+// (nearly) unique per row, so a dictionary gains nothing but costs a hash
+// of every value.
+var noDictColumns = []string{"event_id", "session_id", "timestamp", clickevent.ExtraColumn, "_offset", "id"}
 
 // newEncoder returns an encoder for a file of topic; results says the
 // topic holds window results rather than click events.
@@ -140,7 +147,8 @@ func (e *jsonEncoder) finish() ([]byte, error) {
 
 // column is one Parquet column being filled: its values (only the present
 // ones, of the slice matching its type) and, when optional, a definition
-// level per row.
+// level per row. A string column with a dictionary keeps dict instead of
+// bytes while its dictionary stays small.
 type column struct {
 	node     *schema.PrimitiveNode
 	optional bool
@@ -150,6 +158,22 @@ type column struct {
 	i32      []int32
 	f64      []float64
 	bools    []bool
+	dict     *dictColumn
+}
+
+// dictColumn dictionary-encodes a string column as its values arrive: a
+// value costs one map lookup and four bytes, instead of a hash in the
+// Parquet writer at finish and a reference kept until then. Once the
+// distinct values outgrow maxBytes (the Parquet writer's dictionary page
+// limit, past which it would give up on the dictionary too) the column
+// turns plain: its values go to column.bytes.
+type dictColumn struct {
+	index    map[string]int32
+	values   []parquet.ByteArray // the distinct values, by id
+	size     int                 // their dictionary page size
+	maxBytes int
+	ids      []int32 // an id per present value
+	plain    bool
 }
 
 func (c *column) null() { c.def = append(c.def, 0) }
@@ -160,22 +184,52 @@ func (c *column) present() {
 	}
 }
 
-// str adds s without copying it: the column only reads it.
+// str adds s without copying it: the column only reads it, and s must not
+// change until the column is reset.
 func (c *column) str(s string) {
+	if d := c.dict; d != nil && !d.plain {
+		id, ok := d.index[s]
+		if !ok && d.size+len(s)+4 <= d.maxBytes {
+			id, ok = int32(len(d.values)), true
+			d.index[s] = id
+			d.values = append(d.values, unsafe.Slice(unsafe.StringData(s), len(s)))
+			d.size += len(s) + 4 // as a PLAIN dictionary page holds it
+		}
+		if ok {
+			d.ids = append(d.ids, id)
+			c.present()
+			return
+		}
+		c.toPlain()
+	}
 	c.bytes = append(c.bytes, unsafe.Slice(unsafe.StringData(s), len(s)))
 	c.present()
 }
 
-func (c *column) raw(b []byte) {
-	c.bytes = append(c.bytes, b)
-	c.present()
+// toPlain gives up c's dictionary: its values so far go to c.bytes.
+func (c *column) toPlain() {
+	d := c.dict
+	for _, id := range d.ids {
+		c.bytes = append(c.bytes, d.values[id])
+	}
+	d.plain = true
+	d.ids = d.ids[:0]
 }
+
+// raw adds b without copying it; b must not change until the column is
+// reset.
+func (c *column) raw(b []byte) { c.str(unsafe.String(unsafe.SliceData(b), len(b))) }
 
 func (c *column) int64(v int64) { c.i64 = append(c.i64, v); c.present() }
 
 func (c *column) reset() {
 	clear(c.bytes)
 	c.def, c.bytes, c.i64, c.i32, c.f64, c.bools = c.def[:0], c.bytes[:0], c.i64[:0], c.i32[:0], c.f64[:0], c.bools[:0]
+	if d := c.dict; d != nil {
+		clear(d.index)
+		clear(d.values)
+		d.values, d.ids, d.size, d.plain = d.values[:0], d.ids[:0], 0, false
+	}
 }
 
 // colSpec describes a column of a schema.
@@ -252,6 +306,10 @@ type parquetEncoder struct {
 	fill  func(e *parquetEncoder, r *connector.Record) error
 	dec   clickevent.Decoder
 	ev    clickevent.Event
+	// Scratch of writeDict.
+	remap  []int32
+	local  []parquet.ByteArray
+	spaced []int32
 }
 
 func newParquetEncoder(f *format, topic string, specs []colSpec, fill func(*parquetEncoder, *connector.Record) error) *parquetEncoder {
@@ -269,6 +327,9 @@ func newParquetEncoder(f *format, topic string, specs []colSpec, fill func(*parq
 		}
 		fields[i] = n
 		e.cols[i] = column{node: n, optional: s.optional}
+		if s.typ == parquet.Types.ByteArray && f.props.DictionaryEnabledFor(s.name) {
+			e.cols[i].dict = &dictColumn{index: map[string]int32{}, maxBytes: int(f.props.DictionaryPageSizeLimit())}
+		}
 	}
 	sc, err := schema.NewGroupNode("schema", parquet.Repetitions.Required, fields, -1)
 	if err != nil { // unreachable, as above
@@ -437,6 +498,10 @@ func (e *parquetEncoder) writeColumn(rg file.SerialRowGroupWriter, c *column, st
 	*cur = b
 	switch w := cw.(type) {
 	case *file.ByteArrayColumnChunkWriter:
+		if d := c.dict; d != nil && !d.plain {
+			err = e.writeDict(w, d, def, d.ids[a:b])
+			break
+		}
 		_, err = w.WriteBatch(c.bytes[a:b], def, nil)
 	case *file.Int64ColumnChunkWriter:
 		_, err = w.WriteBatch(c.i64[a:b], def, nil)
@@ -453,4 +518,105 @@ func (e *parquetEncoder) writeColumn(rg file.SerialRowGroupWriter, c *column, st
 		return err
 	}
 	return cw.Close()
+}
+
+// dictEncoder is what writeDict needs of a column writer's dictionary
+// encoder (arrow-go's encoding.DictEncoder, an internal package).
+type dictEncoder interface {
+	PutDictionary(values arrow.Array) error
+	NumEntries() int
+}
+
+// writeDict writes a row group's part of a dictionary column: ids, one
+// per present value, with the definition levels def (nil for a required
+// column). The row group gets a dictionary of the values it refers to,
+// in order of first use, put into the column writer's encoder so that it
+// writes the ids without hashing a value; statistics are those of the
+// values, as WriteBatch would compute them. A writer that does not
+// dictionary-encode the column gets the values.
+func (e *parquetEncoder) writeDict(w *file.ByteArrayColumnChunkWriter, d *dictColumn, def []int16, ids []int32) error {
+	de, ok := w.CurrentEncoder().(dictEncoder)
+	if !ok || w.CurrentEncoder().Encoding() != parquet.Encodings.PlainDict || de.NumEntries() != 0 {
+		vals := make([]parquet.ByteArray, len(ids))
+		for i, id := range ids {
+			vals[i] = d.values[id]
+		}
+		_, err := w.WriteBatch(vals, def, nil)
+		return err
+	}
+	// Renumber the ids in order of first use within the row group.
+	remap := e.remap[:0]
+	for range d.values {
+		remap = append(remap, -1)
+	}
+	e.remap = remap
+	local := e.local[:0]
+	rows := len(ids)
+	if def != nil {
+		rows = len(def)
+	}
+	spaced := slices.Grow(e.spaced[:0], rows)[:rows]
+	e.spaced = spaced
+	var valid []byte
+	if def != nil {
+		valid = make([]byte, bitutil.BytesForBits(int64(rows)))
+	}
+	j := 0
+	for r := range rows {
+		if def != nil && def[r] == 0 {
+			spaced[r] = 0
+			continue
+		}
+		if valid != nil {
+			bitutil.SetBit(valid, r)
+		}
+		id := ids[j]
+		j++
+		if remap[id] < 0 {
+			remap[id] = int32(len(local))
+			local = append(local, d.values[id])
+		}
+		spaced[r] = remap[id]
+	}
+	e.local = local
+	if j != len(ids) { // unreachable: the levels count the values
+		return fmt.Errorf("%d values for %d present rows", len(ids), j)
+	}
+	bb := array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.String)
+	defer bb.Release()
+	size := 0
+	for _, v := range local {
+		size += len(v)
+	}
+	bb.ReserveData(size)
+	for _, v := range local {
+		bb.Append(v)
+	}
+	dict := bb.NewArray()
+	defer dict.Release()
+	if err := de.PutDictionary(dict); err != nil {
+		return err
+	}
+	if de.NumEntries() != len(local) { // unreachable: the values are distinct
+		return fmt.Errorf("dictionary of %d values holds %d", len(local), de.NumEntries())
+	}
+	if st, ok := w.PageStatistics().(*metadata.ByteArrayStatistics); ok && st != nil {
+		// As WriteBatch would: nulls, values, min and max (of the
+		// distinct values: the same).
+		st.Update(local, int64(rows-len(ids)))
+		st.IncNumValues(int64(len(ids) - len(local)))
+	}
+	var bufs []*memory.Buffer
+	if valid != nil {
+		bufs = []*memory.Buffer{memory.NewBufferBytes(valid), memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(spaced))}
+	} else {
+		bufs = []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(spaced))}
+	}
+	data := array.NewData(arrow.PrimitiveTypes.Int32, rows, bufs, nil, rows-len(ids), 0)
+	defer data.Release()
+	idx := array.NewInt32Data(data)
+	defer idx.Release()
+	err := w.WriteDictIndices(idx, def, nil)
+	clear(e.local) // the values belong to the file being finished
+	return err
 }
