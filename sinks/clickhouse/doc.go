@@ -32,10 +32,13 @@
 //   - A partition's batches are sent in order, one at a time, so what the
 //     table holds for a partition at and after any offset is a gap-free
 //     run of whole batches. Open asks the table for the highest _offset at
-//     or after the resume offset and resumes after it: a restarted task
-//     never rebuilds a batch overlapping stored rows, and no state outside
-//     the table can disagree with it. Partial batches are safe for the
-//     same reason.
+//     or after the resume offset and Write skips records up to it: a
+//     restarted task never rebuilds a batch overlapping stored rows, and
+//     no state outside the table can disagree with it. Partial batches are
+//     safe for the same reason. Open does not seek past those records:
+//     the framework must transform them again, since the dead letters of
+//     invalid ones among them are committed with the Kafka offsets, not
+//     with the rows (seeking lost them after a SIGKILL).
 //   - Flush reports, per partition, the first offset not yet stored.
 //   - ResetOffsets (a backfill) records a new epoch in the
 //     connectd_offset_resets table and deletes nothing. The next Open of

@@ -54,6 +54,9 @@ type partition struct {
 	// next is the offset after the last record taken (stored, buffered
 	// or rejected); Write skips records below it.
 	next int64
+	// seen is the offset after the last record handed to Write; below
+	// next after Open found stored rows, and Flush never reports past it.
+	seen int64
 	// sent are batches cut and waiting for their INSERT, in order; open
 	// is the batch still growing.
 	sent []*batch
@@ -282,7 +285,10 @@ func (s *Sink) resets(ctx context.Context) (map[connector.TopicPartition]resetSt
 // then starting a new token epoch), and then looks for rows at and after
 // the resume offset: every stored batch is whole and a partition's
 // batches are stored in order, so the stored rows are exactly the records
-// up to the highest stored offset, and the sink asks to resume after it.
+// up to the highest stored offset, and Write skips records up to it. It
+// asks for no seek: the records in between pass the framework's
+// transforms again, so that dead letters lost with a killed worker are
+// written again (the framework commits them with the offsets).
 func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
 	if len(assigned) == 0 {
 		return nil, nil
@@ -295,7 +301,6 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 		return nil, err
 	}
 	opened := map[connector.TopicPartition]*partition{}
-	resume := map[connector.TopicPartition]int64{}
 	for tp, off := range assigned {
 		tbl, err := s.ensureTable(ctx, tp.Topic)
 		if err != nil {
@@ -313,20 +318,20 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 			return nil, err
 		}
 		if stored > 0 && max >= off {
+			// Consumption still starts at off, not after max: the
+			// framework must see the records in between again, since
+			// their dead letters (committed with the offsets, not with
+			// the rows) may not have been written. Write skips the rows.
 			next = max + 1
-			resume[tp] = next
-			s.log.Info("resuming after rows already stored", "partition", tp.String(), "table", tbl.name, "assigned", off, "resume", next, "rows", stored)
+			s.log.Info("rows already stored: skipping them", "partition", tp.String(), "table", tbl.name, "assigned", off, "first_new", next, "rows", stored)
 		}
-		opened[tp] = &partition{tp: tp, tbl: tbl, epoch: rs.epoch, next: next}
+		opened[tp] = &partition{tp: tp, tbl: tbl, epoch: rs.epoch, next: next, seen: off}
 	}
 	for tp, p := range opened {
 		s.drop(tp)
 		s.parts[tp] = p
 	}
-	if len(resume) == 0 {
-		return nil, nil
-	}
-	return resume, nil
+	return nil, nil
 }
 
 // storedFrom counts a partition's rows at and after off and returns the
@@ -408,8 +413,17 @@ func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 	for i := range records {
 		rec := &records[i]
 		p := s.parts[rec.TP()]
-		if p == nil || rec.Offset < p.next {
-			continue // not open (revoked), or already taken (a retried batch)
+		if p == nil || rec.Offset < p.seen {
+			continue // not open (revoked), or already seen (a retried batch)
+		}
+		p.seen = rec.Offset + 1
+		if rec.Offset < p.next {
+			// Stored before a restart: only its fault, if any, is
+			// reported again (for the dead-letter topic).
+			if err := s.check(p, rec); err != nil {
+				bad = append(bad, connector.RecordError{Index: i, Err: err})
+			}
+			continue
 		}
 		p.next = rec.Offset + 1
 		if err := s.add(p, rec); err != nil {
@@ -425,6 +439,32 @@ func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 	}
 	if len(bad) > 0 {
 		return &connector.BatchError{Records: bad}
+	}
+	return nil
+}
+
+// check returns the fault add would find in rec, changing nothing.
+func (s *Sink) check(p *partition, rec *connector.Record) error {
+	if p.tbl.kind == kindResults {
+		if err := decodeResult(rec.Value, &s.res); err != nil {
+			return fmt.Errorf("window result does not fit table %s: %w", p.tbl.name, err)
+		}
+		return nil
+	}
+	if err := s.dec.Decode(rec.Value, &s.ev); err != nil {
+		return fmt.Errorf("click event does not fit table %s: %w", p.tbl.name, err)
+	}
+	return s.checkTime(p, &s.ev)
+}
+
+// checkTime rejects an event the events table cannot hold by its timestamp.
+func (s *Sink) checkTime(p *partition, ev *clickevent.Event) error {
+	if !ev.Present.Has(clickevent.FieldTimestamp) {
+		return fmt.Errorf("click event does not fit table %s: column timestamp: missing; the table is partitioned by it", p.tbl.name)
+	}
+	if ms := ev.Time.UnixMilli(); ms < minDateTime64Millis || ms > maxDateTime64Millis {
+		return fmt.Errorf("click event does not fit table %s: column timestamp: %s is outside DateTime64(3)'s range 1900-01-01 to 2299-12-31",
+			p.tbl.name, ev.Time.Format(time.RFC3339Nano))
 	}
 	return nil
 }
@@ -446,14 +486,10 @@ func (s *Sink) add(p *partition, rec *connector.Record) error {
 		if err := s.dec.Decode(rec.Value, ev); err != nil {
 			return fmt.Errorf("click event does not fit table %s: %w", p.tbl.name, err)
 		}
-		if !ev.Present.Has(clickevent.FieldTimestamp) {
-			return fmt.Errorf("click event does not fit table %s: column timestamp: missing; the table is partitioned by it", p.tbl.name)
+		if err := s.checkTime(p, ev); err != nil {
+			return err
 		}
 		ms := ev.Time.UnixMilli()
-		if ms < minDateTime64Millis || ms > maxDateTime64Millis {
-			return fmt.Errorf("click event does not fit table %s: column timestamp: %s is outside DateTime64(3)'s range 1900-01-01 to 2299-12-31",
-				p.tbl.name, ev.Time.Format(time.RFC3339Nano))
-		}
 		day := ms / 86400000
 		if ms < 0 && ms%86400000 != 0 {
 			day--
@@ -558,7 +594,7 @@ func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, e
 		case p.open != nil:
 			out[tp] = p.open.first
 		default:
-			out[tp] = p.next
+			out[tp] = min(p.next, p.seen)
 		}
 	}
 	return out, nil
