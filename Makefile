@@ -33,8 +33,8 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/connectd
 
-demo: build
-	$(BIN) demo --config-dir configs/demo --data-dir .demo
+demo: build $(CHDB_HOST)
+	$(BIN) demo --config-dir configs/demo --data-dir .demo --clickhouse-host $(CHDB_HOST)
 
 demo-clean:
 	rm -rf .demo

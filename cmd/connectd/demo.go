@@ -14,11 +14,12 @@ import (
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "demo [--config-dir configs/demo] [--data-dir .demo]\n\nRuns the demo pipeline in one process: an embedded Kafka keeping its data in --data-dir,\nthe clickstream generator at 2,000 events/s, and the file sink, with one status line per\nsecond. Logs go to DATA-DIR/connectd.log. Ctrl-C stops cleanly; running it again resumes\nexactly where it stopped.", stderr)
+	fs := newFlags("demo", "demo [--config-dir configs/demo] [--data-dir .demo] [--clickhouse-host PATH]\n\nRuns the demo pipeline in one process: an embedded Kafka keeping its data in --data-dir,\nthe clickstream generator at 2,000 events/s, and the file sink, with one status line per\nsecond. Logs go to DATA-DIR/connectd.log. Ctrl-C stops cleanly; running it again resumes\nexactly where it stopped.\n\nWith --clickhouse-host (tools/chdb-host, built by make servers) it also starts ClickHouse\nwith its data in DATA-DIR/clickhouse on free 127.0.0.1 ports and points the config dir's\nclickhouse-*.json connectors at it; without it those connectors are left out.", stderr)
 	configDir := fs.String("config-dir", "configs/demo", "directory of the demo's connector configs")
 	dataDir := fs.String("data-dir", ".demo", "directory for the embedded Kafka's data, the logs and the demo's output")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long tasks get to flush and commit on stop")
 	listen := fs.String("listen", "127.0.0.1:8083", "address of the REST API while the demo runs; empty: none")
+	chHost := fs.String("clickhouse-host", "", "chdb-host binary: run ClickHouse for the clickhouse-*.json connectors; empty: leave them out")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,8 +47,31 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	var chSrv *demoClickHouse
+	if *chHost != "" {
+		fmt.Fprintf(stdout, "connectd demo: starting ClickHouse (%s)...\n", *chHost)
+		if chSrv, err = startDemoClickHouse(*chHost, filepath.Join(*dataDir, "clickhouse")); err != nil {
+			return err
+		}
+		defer func() {
+			if err := chSrv.stop(15 * time.Second); err != nil {
+				fmt.Fprintln(stderr, err)
+			}
+		}()
+	}
+	// The worker reads an effective copy of the config dir: the
+	// ClickHouse connectors pointed at the server just started, or left
+	// out (and forgotten by the store) without one.
+	effective := filepath.Join(*dataDir, "configs")
+	skipped, err := demoConfigDir(*configDir, effective, chSrv)
+	if err != nil {
+		return err
+	}
+	if err := forgetConnectors(filepath.Join(*dataDir, "connectors"), skipped); err != nil {
+		return err
+	}
 	w, cleanup, err := setUp(setup{
-		reg: reg, logger: logger, levels: levels, configDir: *configDir, dataDir: *dataDir,
+		reg: reg, logger: logger, levels: levels, configDir: effective, dataDir: *dataDir,
 		kafka: kafkaFlags{embedded: filepath.Join(*dataDir, "kafka")}, ln: ln, shutdown: *shutdown, workerID: "demo",
 	})
 	if err != nil {
@@ -60,8 +84,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg, _ := w.Config(st.Name)
 		fmt.Fprintf(stdout, "  %-22s %s %s\n", st.Name, st.Kind, cfg.Plugin.Class)
 	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(stdout, "  (left out, no --clickhouse-host: %s; `make demo` passes it)\n", strings.Join(skipped, ", "))
+	}
 	if ln != nil {
 		fmt.Fprintf(stdout, "REST API: http://%s (try: curl -s http://%s/connectors?expand=status)\n", ln.Addr(), ln.Addr())
+	}
+	if chSrv != nil {
+		fmt.Fprintf(stdout, "ClickHouse: %s (native port %d, data in %s); page views per minute:\n  curl -s '%s/' --data-binary \"SELECT toStartOfMinute(timestamp) AS minute, count() AS page_views FROM click_events WHERE event_type = 'page_view' GROUP BY minute ORDER BY minute FORMAT PrettyCompact\"\n",
+			chSrv.url(), chSrv.NativePort, chSrv.dataDir, chSrv.url())
 	}
 	fmt.Fprintln(stdout, "Ctrl-C to stop.")
 
