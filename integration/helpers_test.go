@@ -130,7 +130,10 @@ func tail(path string, n int) string {
 func startKafka(t *testing.T, dataDir, logDir string) (string, *proc) {
 	t.Helper()
 	pr, pw := io.Pipe()
-	p := start(t, logDir, "kafka", pw, "kafka", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	// The tests' events are stamped in the past (a fixed start time), so
+	// the broker keeps records forever instead of Kafka's 7 days, which
+	// would delete them a minute into the test.
+	p := start(t, logDir, "kafka", pw, "kafka", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-retention-ms", "-1")
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/connectd/connectd/internal/embedkafka"
 )
@@ -15,6 +16,7 @@ func cmdKafka(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", embedkafka.DefaultAddr, "listen address host:port; port 0 picks a free port")
 	partitions := fs.Int("default-partitions", embedkafka.DefaultPartitions, "partitions of topics created with the broker's default")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	retention := fs.Int64("log-retention-ms", embedkafka.DefaultRetention.Milliseconds(), "Kafka's log.retention.ms: records whose timestamp is older are deleted (checked every minute); -1 keeps them forever; topics override it with retention.ms")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,7 +27,10 @@ func cmdKafka(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	b, err := embedkafka.New(embedkafka.Config{DataDir: *dataDir, Addr: *listen, DefaultPartitions: *partitions, Logger: logger})
+	if *retention == 0 || *retention < -1 {
+		return usageError{fmt.Sprintf("--log-retention-ms %d: give a positive number of milliseconds, or -1 to keep records forever", *retention)}
+	}
+	b, err := embedkafka.New(embedkafka.Config{DataDir: *dataDir, Addr: *listen, DefaultPartitions: *partitions, Logger: logger, Retention: time.Duration(*retention) * time.Millisecond})
 	if err != nil {
 		return err
 	}

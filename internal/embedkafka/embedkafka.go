@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,7 +41,19 @@ type Config struct {
 	// (changelogs, source offsets) are compacted, as a real broker's log
 	// cleaner would. Default DefaultCompactInterval; negative: never.
 	CompactInterval time.Duration
+	// Retention is the broker's log.retention.ms: records whose timestamp
+	// is older are deleted at the next compaction pass (every
+	// CompactInterval), as a real broker's retention would. Zero means
+	// Kafka's default, DefaultRetention (7 days); negative keeps records
+	// forever. Topics override it with retention.ms. Records are judged by
+	// their own timestamps, so events stamped weeks ago (a replayed
+	// archive, a generator with an old start.time) are deleted within a
+	// minute under the default.
+	Retention time.Duration
 }
+
+// DefaultRetention is Kafka's default log.retention.ms, 7 days.
+const DefaultRetention = 7 * 24 * time.Hour
 
 // DefaultCompactInterval is how often the embedded broker compacts.
 const DefaultCompactInterval = time.Minute
@@ -112,6 +125,14 @@ func (b *Broker) Start() error {
 	if b.cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(b.cfg.DataDir))
 	}
+	retention := b.cfg.Retention
+	switch {
+	case retention == 0:
+		retention = DefaultRetention
+	case retention < 0:
+		retention = -time.Millisecond // log.retention.ms=-1: forever
+	}
+	opts = append(opts, kfake.BrokerConfigs(map[string]string{"log.retention.ms": strconv.FormatInt(retention.Milliseconds(), 10)}))
 	opts = append(opts, kfake.WithLogger(slogLogger{b.cfg.Logger}))
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
