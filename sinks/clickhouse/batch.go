@@ -1,7 +1,6 @@
 package clickhouse
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +15,8 @@ import (
 
 // batch is the rows of one INSERT: consecutive accepted records of one
 // partition, held column by column. Records rejected in between are not in
-// it (Kafka offsets have gaps anyway).
+// it (Kafka offsets have gaps anyway). A batch is not changed by sending
+// it, so a retried INSERT sends the same rows.
 type batch struct {
 	first, last int64 // offsets of the first and last row
 	n           int
@@ -32,12 +32,23 @@ type batch struct {
 
 // eventCols are the columns of an events batch.
 type eventCols struct {
-	strs  [clickevent.NumFields][]string         // required String fields
-	nstrs [clickevent.NumFields][]sql.NullString // optional String fields
-	ts    []int64                                // timestamp, Unix ms
-	dur   []sql.NullInt64
-	rev   []sql.NullFloat64
-	extra []string
+	// strs are the String fields that are not LowCardinality, '' when
+	// absent (NULL for an optional field: present says).
+	strs [clickevent.NumFields][]string
+	// LowCardinality fields are dictionary-encoded per batch: codes[i][row]
+	// is 0 for NULL, else 1 + the value's index in vals[i]. clickhouse-go
+	// keys its LowCardinality dictionary on the values it is given, so each
+	// distinct value is boxed once (vals) and every row hands over the same
+	// interface value: no allocation per row, and one dictionary entry per
+	// distinct value instead of one per row.
+	codes   [clickevent.NumFields][]uint32
+	dict    [clickevent.NumFields]map[string]uint32
+	vals    [clickevent.NumFields][]any
+	present []clickevent.FieldSet
+	ts      []int64 // timestamp, Unix ms
+	dur     []int64
+	rev     []float64
+	extra   []string
 }
 
 // resultCols are the columns of a results batch.
@@ -54,14 +65,48 @@ type resultCols struct {
 }
 
 func newBatch(kind string, capacity int, off int64, day int64, now time.Time) *batch {
-	b := &batch{first: off, last: off, day: day, started: now,
-		offsets: make([]int64, 0, capacity), kts: make([]int64, 0, capacity)}
+	b := &batch{offsets: make([]int64, 0, capacity), kts: make([]int64, 0, capacity)}
 	if kind == kindEvents {
-		b.ev = &eventCols{ts: make([]int64, 0, capacity), extra: make([]string, 0, capacity)}
+		c := &eventCols{present: make([]clickevent.FieldSet, 0, capacity), ts: make([]int64, 0, capacity),
+			dur: make([]int64, 0, capacity), rev: make([]float64, 0, capacity), extra: make([]string, 0, capacity)}
+		for i, f := range fieldKinds {
+			switch f {
+			case kindRequiredString, kindOptionalString:
+				c.strs[i] = make([]string, 0, capacity)
+			case kindRequiredLowCardString, kindOptionalLowCardString:
+				c.codes[i] = make([]uint32, 0, capacity)
+				c.dict[i] = map[string]uint32{}
+			}
+		}
+		b.ev = c
 	} else {
 		b.res = &resultCols{}
 	}
+	b.start(off, day, now)
 	return b
+}
+
+// start makes an empty batch begin at offset off.
+func (b *batch) start(off int64, day int64, now time.Time) {
+	b.first, b.last, b.day, b.started = off, off, day, now
+}
+
+// reset empties an events batch for reuse, keeping its capacity. It
+// clears what points to strings, so a spare batch keeps no decoded
+// values alive.
+func (b *batch) reset() {
+	c := b.ev
+	for i := range c.strs {
+		clear(c.strs[i])
+		c.strs[i] = c.strs[i][:0]
+		c.codes[i] = c.codes[i][:0]
+		clear(c.dict[i])
+		clear(c.vals[i])
+		c.vals[i] = c.vals[i][:0]
+	}
+	clear(c.extra)
+	c.present, c.ts, c.dur, c.rev, c.extra = c.present[:0], c.ts[:0], c.dur[:0], c.rev[:0], c.extra[:0]
+	b.offsets, b.kts, b.n = b.offsets[:0], b.kts[:0], 0
 }
 
 // addEvent appends a decoded event; ev.Time must be in DateTime64 range.
@@ -69,15 +114,26 @@ func (b *batch) addEvent(rec *connector.Record, ev *clickevent.Event) {
 	c := b.ev
 	for i, f := range fieldKinds {
 		switch f {
-		case kindRequiredString:
+		case kindRequiredString, kindOptionalString:
 			c.strs[i] = append(c.strs[i], ev.Strings[i])
-		case kindOptionalString, kindOptionalLowCardString:
-			c.nstrs[i] = append(c.nstrs[i], sql.NullString{String: ev.Strings[i], Valid: ev.Present.Has(i)})
+		case kindRequiredLowCardString, kindOptionalLowCardString:
+			var code uint32
+			if f == kindRequiredLowCardString || ev.Present.Has(i) {
+				s := ev.Strings[i]
+				var ok bool
+				if code, ok = c.dict[i][s]; !ok {
+					c.vals[i] = append(c.vals[i], s)
+					code = uint32(len(c.vals[i]))
+					c.dict[i][s] = code
+				}
+			}
+			c.codes[i] = append(c.codes[i], code)
 		}
 	}
+	c.present = append(c.present, ev.Present)
 	c.ts = append(c.ts, ev.Time.UnixMilli())
-	c.dur = append(c.dur, sql.NullInt64{Int64: ev.DurationMS, Valid: ev.Present.Has(clickevent.FieldDurationMS)})
-	c.rev = append(c.rev, sql.NullFloat64{Float64: ev.Revenue, Valid: ev.Present.Has(clickevent.FieldRevenue)})
+	c.dur = append(c.dur, ev.DurationMS)
+	c.rev = append(c.rev, ev.Revenue)
 	c.extra = append(c.extra, string(ev.Extra))
 	b.addCoords(rec)
 }
@@ -117,9 +173,10 @@ func (b *batch) addCoords(rec *connector.Record) {
 
 // Field storage kinds, by clickevent field index.
 const (
-	kindRequiredString = iota
-	kindOptionalString
-	kindOptionalLowCardString // LowCardinality(Nullable(String))
+	kindRequiredString        = iota // String
+	kindOptionalString               // Nullable(String)
+	kindRequiredLowCardString        // LowCardinality(String)
+	kindOptionalLowCardString        // LowCardinality(Nullable(String))
 	kindOther
 )
 
@@ -127,12 +184,15 @@ var fieldKinds = func() [clickevent.NumFields]int {
 	var k [clickevent.NumFields]int
 	cols := eventColumns()
 	for i, f := range clickevent.Fields() {
+		lowCard := strings.HasPrefix(cols[i].typ, "LowCardinality(")
 		switch {
 		case f.Kind != clickevent.String:
 			k[i] = kindOther
+		case f.Required && lowCard:
+			k[i] = kindRequiredLowCardString
 		case f.Required:
 			k[i] = kindRequiredString
-		case strings.HasPrefix(cols[i].typ, "LowCardinality("):
+		case lowCard:
 			k[i] = kindOptionalLowCardString
 		default:
 			k[i] = kindOptionalString
@@ -141,61 +201,130 @@ var fieldKinds = func() [clickevent.NumFields]int {
 	return k
 }()
 
+// scratch holds the slices appendTo hands to clickhouse-go, which copies
+// their values into its own columns; they are reused from one INSERT to
+// the next, so a batch costs no per-row allocation on its way out.
+type scratch struct {
+	anys  []any
+	strs  []*string
+	i64s  []*int64
+	f64s  []*float64
+	parts []int32
+}
+
+// grow returns s with length n, reusing its array when large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// release drops the references the scratch slices hold into the last
+// batch, so a sent batch is not kept alive by them.
+func (sc *scratch) release() {
+	clear(sc.anys)
+	clear(sc.strs)
+	clear(sc.i64s)
+	clear(sc.f64s)
+}
+
 // appendTo fills an INSERT batch, column by column, in the order of
-// eventColumns or resultColumns. Nullable columns are appended as
-// pointer slices (nil: NULL): clickhouse-go v2.50 stores an invalid
-// sql.NullString or sql.NullInt64 as the zero value, not as NULL.
-func (b *batch) appendTo(ib driver.Batch, topic string, partition int32) error {
-	var cols []any
+// eventColumns or resultColumns, with slice types clickhouse-go appends
+// without reflection (LowCardinality columns: []any of boxed dictionary
+// values). Nullable columns are appended as pointer slices (nil: NULL):
+// clickhouse-go v2.50 stores an invalid sql.NullString or sql.NullInt64
+// as the zero value, not as NULL. It does not change b.
+func (b *batch) appendTo(ib driver.Batch, topic string, partition int32, sc *scratch) error {
+	defer sc.release()
+	col := 0
+	add := func(v any) error {
+		if err := ib.Column(col).Append(v); err != nil {
+			return fmt.Errorf("column %d: %w", col, err)
+		}
+		col++
+		return nil
+	}
+	n := b.n
 	if c := b.ev; c != nil {
 		for i, f := range fieldKinds {
+			var v any
 			switch {
 			case f == kindRequiredString:
-				cols = append(cols, c.strs[i])
-			case f == kindOptionalString || f == kindOptionalLowCardString:
-				ptrs := make([]*string, len(c.nstrs[i]))
-				for j := range c.nstrs[i] {
-					if c.nstrs[i][j].Valid {
-						ptrs[j] = &c.nstrs[i][j].String
+				v = c.strs[i]
+			case f == kindOptionalString:
+				sc.strs = grow(sc.strs, n)
+				for j := range n {
+					sc.strs[j] = nil
+					if c.present[j].Has(i) {
+						sc.strs[j] = &c.strs[i][j]
 					}
 				}
-				cols = append(cols, ptrs)
+				v = sc.strs
+			case f == kindRequiredLowCardString || f == kindOptionalLowCardString:
+				sc.anys = grow(sc.anys, n)
+				vals := c.vals[i]
+				for j, code := range c.codes[i] {
+					sc.anys[j] = nil
+					if code > 0 {
+						sc.anys[j] = vals[code-1]
+					}
+				}
+				v = sc.anys
 			case i == clickevent.FieldTimestamp:
-				cols = append(cols, c.ts)
+				v = c.ts
 			case i == clickevent.FieldDurationMS:
-				ptrs := make([]*int64, len(c.dur))
-				for j := range c.dur {
-					if c.dur[j].Valid {
-						ptrs[j] = &c.dur[j].Int64
+				sc.i64s = grow(sc.i64s, n)
+				for j := range n {
+					sc.i64s[j] = nil
+					if c.present[j].Has(i) {
+						sc.i64s[j] = &c.dur[j]
 					}
 				}
-				cols = append(cols, ptrs)
+				v = sc.i64s
 			case i == clickevent.FieldRevenue:
-				ptrs := make([]*float64, len(c.rev))
-				for j := range c.rev {
-					if c.rev[j].Valid {
-						ptrs[j] = &c.rev[j].Float64
+				sc.f64s = grow(sc.f64s, n)
+				for j := range n {
+					sc.f64s[j] = nil
+					if c.present[j].Has(i) {
+						sc.f64s[j] = &c.rev[j]
 					}
 				}
-				cols = append(cols, ptrs)
+				v = sc.f64s
 			default:
 				return fmt.Errorf("clickhouse sink: field %d has no column", i)
 			}
+			if err := add(v); err != nil {
+				return err
+			}
 		}
-		cols = append(cols, c.extra)
+		if err := add(c.extra); err != nil {
+			return err
+		}
 	} else {
 		c := b.res
-		cols = append(cols, c.id, c.version, c.aggregate, c.start, c.end, c.key, c.values, c.alerts, c.early, c.retract)
+		for _, v := range []any{c.id, c.version, c.aggregate, c.start, c.end, c.key, c.values, c.alerts, c.early, c.retract} {
+			if err := add(v); err != nil {
+				return err
+			}
+		}
 	}
-	topics := make([]string, b.n)
-	parts := make([]int32, b.n)
-	for i := range topics {
-		topics[i], parts[i] = topic, partition
+	// _topic is LowCardinality(String): one boxed value for every row.
+	sc.anys = grow(sc.anys, n)
+	var t any = topic
+	for j := range n {
+		sc.anys[j] = t
 	}
-	cols = append(cols, topics, parts, b.offsets, b.kts)
-	for i, v := range cols {
-		if err := ib.Column(i).Append(v); err != nil {
-			return fmt.Errorf("column %d: %w", i, err)
+	if err := add(sc.anys); err != nil {
+		return err
+	}
+	sc.parts = grow(sc.parts, n)
+	for j := range n {
+		sc.parts[j] = partition
+	}
+	for _, v := range []any{sc.parts, b.offsets, b.kts} {
+		if err := add(v); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -37,6 +37,10 @@ type Sink struct {
 	dec     clickevent.Decoder
 	ev      clickevent.Event
 	res     result
+	// spare are sent events batches kept for reuse, at most one per
+	// open partition; scratch is reused by every INSERT.
+	spare   []*batch
+	scratch scratch
 }
 
 // table is a table the sink checked or created.
@@ -498,7 +502,7 @@ func (s *Sink) add(p *partition, rec *connector.Record) error {
 			s.cut(p)
 		}
 		if p.open == nil {
-			p.open = newBatch(kindEvents, min(s.cfg.BatchSize, 4096), rec.Offset, day, s.now())
+			p.open = s.newEventsBatch(rec.Offset, day)
 		}
 		p.open.addEvent(rec, ev)
 	}
@@ -507,6 +511,30 @@ func (s *Sink) add(p *partition, rec *connector.Record) error {
 		s.cut(p)
 	}
 	return nil
+}
+
+// newEventsBatch returns an empty events batch starting at off: a spare
+// one when there is one (its columns already grown), else a new one.
+func (s *Sink) newEventsBatch(off, day int64) *batch {
+	if n := len(s.spare); n > 0 {
+		b := s.spare[n-1]
+		s.spare[n-1] = nil
+		s.spare = s.spare[:n-1]
+		b.start(off, day, s.now())
+		return b
+	}
+	return newBatch(kindEvents, min(s.cfg.BatchSize, 4096), off, day, s.now())
+}
+
+// recycle keeps a sent events batch for reuse while there are fewer
+// spares than open partitions, so the memory they hold stays below what
+// the partitions' batches held when full.
+func (s *Sink) recycle(b *batch) {
+	if b.ev == nil || len(s.spare) >= len(s.parts) {
+		return
+	}
+	b.reset()
+	s.spare = append(s.spare, b)
 }
 
 // cut closes p's open batch, queueing it for its INSERT.
@@ -525,9 +553,11 @@ func (s *Sink) sendAll(ctx context.Context) error {
 			if err := s.send(ctx, p, p.sent[0]); err != nil {
 				return err
 			}
-			s.pending -= p.sent[0].n
+			b := p.sent[0]
+			s.pending -= b.n
 			p.sent[0] = nil
 			p.sent = p.sent[1:]
+			s.recycle(b)
 		}
 	}
 	return nil
@@ -563,7 +593,7 @@ func (s *Sink) send(ctx context.Context, p *partition, b *batch) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := b.appendTo(ib, p.tp.Topic, p.tp.Partition); err != nil {
+	if err := b.appendTo(ib, p.tp.Topic, p.tp.Partition, &s.scratch); err != nil {
 		_ = ib.Abort()
 		return fail(err)
 	}
@@ -613,6 +643,10 @@ func (s *Sink) drop(tp connector.TopicPartition) {
 		s.pending -= p.open.n
 	}
 	delete(s.parts, tp)
+	if n := len(s.parts); len(s.spare) > n {
+		clear(s.spare[n:])
+		s.spare = s.spare[:n]
+	}
 }
 
 // Close drops what the revoked partitions still buffer: the next owner
@@ -629,6 +663,7 @@ func (s *Sink) Stop(ctx context.Context) error {
 	for tp := range maps.Clone(s.parts) {
 		s.drop(tp)
 	}
+	s.spare, s.scratch = nil, scratch{}
 	if s.conn == nil {
 		return nil
 	}
