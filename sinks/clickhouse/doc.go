@@ -58,9 +58,10 @@
 // failures, timeouts and server errors such as TOO_MANY_PARTS or
 // MEMORY_LIMIT_EXCEEDED are retryable; Write takes no record while the
 // buffer holds buffer.max.rows and ClickHouse refuses them, so memory stays
-// bounded and the framework's retry log says why. Schema mismatches and
-// missing tables (auto.create.tables=false) fail the task naming the
-// table, the column and the key.
+// bounded (sent batches are emptied and kept for reuse, at most one per
+// open partition) and the framework's retry log says why. Schema
+// mismatches and missing tables (auto.create.tables=false) fail the task
+// naming the table, the column and the key.
 //
 // A Sink is used by one goroutine at a time, as connector.Sink requires.
 package clickhouse
