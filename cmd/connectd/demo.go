@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/internal/chserver"
 	"github.com/connectd/connectd/worker"
 )
 
@@ -47,14 +48,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var chSrv *demoClickHouse
+	var chSrv *chserver.Server
 	if *chHost != "" {
 		fmt.Fprintf(stdout, "connectd demo: starting ClickHouse (%s)...\n", *chHost)
 		if chSrv, err = startDemoClickHouse(*chHost, filepath.Join(*dataDir, "clickhouse")); err != nil {
 			return err
 		}
 		defer func() {
-			if err := chSrv.stop(15 * time.Second); err != nil {
+			if err := chSrv.Stop(15 * time.Second); err != nil {
 				fmt.Fprintln(stderr, err)
 			}
 		}()
@@ -92,7 +93,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if chSrv != nil {
 		fmt.Fprintf(stdout, "ClickHouse: %s (native port %d, data in %s); page views per minute:\n  curl -s '%s/' --data-binary \"SELECT toStartOfMinute(timestamp) AS minute, count() AS page_views FROM click_events WHERE event_type = 'page_view' GROUP BY minute ORDER BY minute FORMAT PrettyCompact\"\n",
-			chSrv.url(), chSrv.NativePort, chSrv.dataDir, chSrv.url())
+			chSrv.URL(), chSrv.NativePort, absPath(filepath.Join(chSrv.Dir, "data")), chSrv.URL())
 	}
 	fmt.Fprintln(stdout, "Ctrl-C to stop.")
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/connectd/connectd/internal/chserver"
 )
 
 // MinIO is a MinIO server this package started, serving S3 on Endpoint
@@ -37,11 +39,11 @@ func NewMinIO(dir string) (*MinIO, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := chserver.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	console, err := freePort()
+	console, err := chserver.FreePort()
 	if err != nil {
 		return nil, err
 	}

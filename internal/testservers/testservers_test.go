@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/connectd/connectd/internal/chserver"
 )
 
 func TestMinIOStartsAndRestarts(t *testing.T) {
@@ -72,7 +74,7 @@ func TestOwnsPortTellsOwnerApart(t *testing.T) {
 	if ok, _ := ownsPort(1, port); ok {
 		t.Fatalf("ownsPort(1, %d) = true; pid 1 does not hold our socket", port)
 	}
-	free, err := freePort()
+	free, err := chserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
