@@ -149,22 +149,8 @@ func TestClickHouseExactlyOnceUnderSIGKILL(t *testing.T) {
 	})
 
 	start, _ := time.Parse(time.RFC3339, pipelineStart)
-	e, err := generator.NewEngine(generator.Options{Seed: seed, Users: 5000, Start: start, EventsPerSecond: clickhouseRate, BadRecordRatio: clickhouseRatio})
-	if err != nil {
-		t.Fatal(err)
-	}
-	valid, invalid := 0, 0
-	ids := map[string]bool{}
-	for range clickhouseEvents {
-		ev := e.Next()
-		if ev.Bad.Invalid() {
-			invalid++
-			continue
-		}
-		valid++
-		id, _, _ := strings.Cut(strings.SplitN(string(ev.Value), `"event_id":"`, 2)[1], `"`)
-		ids[id] = true
-	}
+	g := countGenerated(t, generator.Options{Seed: seed, Users: 5000, Start: start, EventsPerSecond: clickhouseRate, BadRecordRatio: clickhouseRatio}, clickhouseEvents)
+	valid, invalid, ids := g.valid, g.invalid, g.ids
 	if invalid < 10_000 || len(ids) == valid {
 		t.Fatalf("generated %d invalid events and %d distinct ids of %d valid ones: the test needs both kinds of bad records", invalid, len(ids), valid)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/connectd/connectd/connector"
 	"github.com/connectd/connectd/connector/kafka"
+	"github.com/connectd/connectd/sources/generator"
 )
 
 var (
@@ -234,4 +235,37 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, stri
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %s waiting for %s; last state: %s", d, what, last)
+}
+
+// generated is what a generator with given options writes, counted from
+// its engine (never from a sink): valid and invalid events, the distinct
+// event_ids of the valid ones (the generator repeats some on purpose),
+// and valid events per UTC day.
+type generated struct {
+	valid, invalid int
+	ids            map[string]bool
+	perDay         map[string]int
+}
+
+// countGenerated runs the generator's engine for n events of opts.
+func countGenerated(t *testing.T, opts generator.Options, n int) generated {
+	t.Helper()
+	e, err := generator.NewEngine(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := generated{ids: map[string]bool{}, perDay: map[string]int{}}
+	for range n {
+		ev := e.Next()
+		if ev.Bad.Invalid() {
+			g.invalid++
+			continue
+		}
+		g.valid++
+		_, rest, _ := strings.Cut(string(ev.Value), `"event_id":"`)
+		id, _, _ := strings.Cut(rest, `"`)
+		g.ids[id] = true
+		g.perDay[ev.Time.UTC().Format("2006-01-02")]++
+	}
+	return g
 }

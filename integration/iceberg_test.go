@@ -101,24 +101,8 @@ func TestIcebergExactlyOnceUnderSIGKILL(t *testing.T) {
 	})
 
 	start, _ := time.Parse(time.RFC3339, icebergStart)
-	e, err := generator.NewEngine(generator.Options{Seed: seed, Users: 5000, Start: start, EventsPerSecond: icebergRate, BadRecordRatio: icebergRatio})
-	if err != nil {
-		t.Fatal(err)
-	}
-	valid, invalid := 0, 0
-	ids := map[string]bool{}
-	perDay := map[string]int{}
-	for range icebergEvents {
-		ev := e.Next()
-		if ev.Bad.Invalid() {
-			invalid++
-			continue
-		}
-		valid++
-		id, _, _ := strings.Cut(strings.SplitN(string(ev.Value), `"event_id":"`, 2)[1], `"`)
-		ids[id] = true
-		perDay[ev.Time.UTC().Format("2006-01-02")]++
-	}
+	g := countGenerated(t, generator.Options{Seed: seed, Users: 5000, Start: start, EventsPerSecond: icebergRate, BadRecordRatio: icebergRatio}, icebergEvents)
+	valid, invalid, ids, perDay := g.valid, g.invalid, g.ids, g.perDay
 	if invalid < 10_000 || len(ids) == valid || len(perDay) < 2 {
 		t.Fatalf("generated %d invalid events, %d distinct ids of %d valid ones, %d days: the test needs bad records of both kinds and two days", invalid, len(ids), valid, len(perDay))
 	}
