@@ -65,7 +65,7 @@ func TestInsertTokenDeduplicates(t *testing.T) {
 				return strings.TrimSpace(ev), strings.TrimSpace(mv)
 			}
 			for i := range 3 {
-				if err := s.send(ctx, p, b); err != nil {
+				if err := s.send(ctx, p, b, &scratch{}); err != nil {
 					t.Fatalf("send %d: %v", i, err)
 				}
 			}
@@ -73,7 +73,7 @@ func TestInsertTokenDeduplicates(t *testing.T) {
 				t.Fatalf("after the same batch three times: %s rows, rollup counts %s; want 8 and 8 (the token did not deduplicate)", ev, mv)
 			}
 			p.epoch = 1
-			if err := s.send(ctx, p, b); err != nil {
+			if err := s.send(ctx, p, b, &scratch{}); err != nil {
 				t.Fatal(err)
 			}
 			if ev, mv := count(); ev != "16" || mv != "16" {

@@ -29,7 +29,8 @@
 //     after an offset reset), and deduplicate_blocks_in_dependent_
 //     materialized_views=1, so an INSERT retried after an unknown outcome
 //     is dropped by the server, also in materialized views.
-//   - A partition's batches are sent in order, one at a time, so what the
+//   - A partition's batches are sent in order, one at a time (the next
+//     only after ClickHouse acknowledged the one before), so what the
 //     table holds for a partition at and after any offset is a gap-free
 //     run of whole batches. Open asks the table for the highest _offset at
 //     or after the resume offset and Write skips records up to it: a
@@ -39,7 +40,8 @@
 //     the framework must transform them again, since the dead letters of
 //     invalid ones among them are committed with the Kafka offsets, not
 //     with the rows (seeking lost them after a SIGKILL).
-//   - Flush reports, per partition, the first offset not yet stored.
+//   - Flush reports, per partition, the first offset of a row ClickHouse
+//     has not acknowledged.
 //   - ResetOffsets (a backfill) records a new epoch in the
 //     connectd_offset_resets table and deletes nothing. The next Open of
 //     the partition deletes its rows at and after the resume offset
@@ -57,11 +59,55 @@
 // *connector.BatchError naming the column and the value. Network
 // failures, timeouts and server errors such as TOO_MANY_PARTS or
 // MEMORY_LIMIT_EXCEEDED are retryable; Write takes no record while the
-// buffer holds buffer.max.rows and ClickHouse refuses them, so memory stays
-// bounded (sent batches are emptied and kept for reuse, at most one per
-// open partition) and the framework's retry log says why. Schema
-// mismatches and missing tables (auto.create.tables=false) fail the task
-// naming the table, the column and the key.
+// buffer (batches in flight and queued included) holds buffer.max.rows and
+// ClickHouse refuses them, so memory stays bounded (sent batches are
+// emptied and kept for reuse, at most one per open partition) and the
+// framework's retry log says why. Schema mismatches and missing tables
+// (auto.create.tables=false) fail the task naming the table, the column
+// and the key.
 //
-// A Sink is used by one goroutine at a time, as connector.Sink requires.
+// A failed INSERT leaves its batch first in its partition's queue; it is
+// sent again, the same rows with the same token. Its error reaches the
+// framework through the next Write or Flush as it did when INSERTs ran
+// inside them: Write logs a retryable one (the batch is already being sent
+// again) and returns any other; Flush returns either; Write under
+// buffer.max.rows pressure returns either, wrapped in why it waits.
+//
+// # Concurrency
+//
+// The framework calls a Sink from one goroutine at a time; all of the
+// sink's state belongs to that goroutine. INSERTs run beside it, so that
+// the task goes on consuming and decoding while ClickHouse stores a batch:
+//
+//   - A cut batch is queued on its partition (partition.sent). launch
+//     starts a flight, a goroutine that INSERTs the batches queued on one
+//     partition at that moment, in order, one at a time, stopping at the
+//     first failure; partitions with the oldest batches first, while
+//     fewer than maxFlights (2) run, one per partition at most: while
+//     ClickHouse stores one batch, the next is encoded and sent.
+//   - A flight reads only its batches, which nobody changes while they
+//     are queued, the connection pool (safe for concurrent use), the
+//     immutable config and its own scratch slices. It hands back how many
+//     batches were stored and why the next was not, through the flight's
+//     done channel; drop and Stop ask it, through an atomic flag, to
+//     start no further INSERT.
+//   - Only the sink's goroutine books a flight's outcome (land): it pops
+//     the acknowledged batches, lowers pending and recycles them; a
+//     failed batch and those after it stay queued. A flight's goroutine
+//     writes nothing else, so the sink needs no lock.
+//   - Write and Flush book finished flights and start the next ones
+//     without waiting (pump), except where they must wait (drain): Write
+//     at buffer.max.rows, and Flush with flush.interval.ms 0, which then
+//     reports everything Write took. With flush.interval.ms > 0, Flush
+//     waits for no INSERT: it reports what was acknowledged, and a
+//     batch's offsets are committed by the first Flush after its INSERT.
+//   - Every flight ends in land, and every path that forgets a partition
+//     (Close, a repeated Open) or the connection (Stop) lands the
+//     partition's flights first: no row of a revoked partition reaches
+//     the table after Close returns, where the next owner's Open would
+//     miss it, and no goroutine outlives Stop. A flight runs under its
+//     own context (it outlives the call that started it), bounded by
+//     insert.timeout.ms; a land whose ctx ends cancels the INSERT and
+//     still waits for it (the batch stays queued, to be sent again with
+//     the same token).
 package clickhouse

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -21,7 +23,9 @@ import (
 
 // Sink writes records to ClickHouse. It implements connector.Sink and
 // connector.OffsetResetter; see the package doc for how it stays exactly
-// once. Like every sink it is called from one goroutine at a time.
+// once. Like every sink it is called from one goroutine at a time; its
+// INSERTs run on goroutines of their own, at most maxFlights at once (see
+// flight).
 type Sink struct {
 	cfg      Config
 	info     connector.TaskInfo
@@ -38,9 +42,45 @@ type Sink struct {
 	ev      clickevent.Event
 	res     result
 	// spare are sent events batches kept for reuse, at most one per
-	// open partition; scratch is reused by every INSERT.
-	spare   []*batch
-	scratch scratch
+	// open partition.
+	spare []*batch
+	// flights are the INSERTs in progress, each of another partition;
+	// scratches are the idle flights' scratch slices, for reuse.
+	flights   []*flight
+	scratches []*scratch
+}
+
+// maxFlights is how many flights run at once, each for another
+// partition: while ClickHouse stores one batch, the next is encoded and
+// sent.
+const maxFlights = 2
+
+// flight is a goroutine INSERTing the batches queued on one partition
+// when it started (p.sent[:len(batches)]), one after the other, while
+// the sink goes on taking records. The batches stay queued, unchanged,
+// until the flight is landed, so their rows count in pending and a batch
+// whose INSERT failed is sent again with the same rows and token. Only
+// land ends a flight, and every path that forgets a partition (drop) or
+// the connection (Stop) lands its flights first.
+type flight struct {
+	p       *partition
+	batches []*batch
+	sc      *scratch // this flight's own
+	cancel  context.CancelFunc
+	halt    atomic.Bool   // set by drop: start no further INSERT
+	done    chan struct{} // closed when the goroutine has set acked and err
+	acked   int           // batches stored, a prefix of batches
+	err     error         // why batches[acked] was not
+}
+
+// finished reports whether the INSERT has returned.
+func (f *flight) finished() bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // table is a table the sink checked or created.
@@ -332,7 +372,7 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 		opened[tp] = &partition{tp: tp, tbl: tbl, epoch: rs.epoch, next: next, seen: off}
 	}
 	for tp, p := range opened {
-		s.drop(tp)
+		s.drop(ctx, tp)
 		s.parts[tp] = p
 	}
 	return nil, nil
@@ -398,10 +438,12 @@ func (s *Sink) ResetOffsets(ctx context.Context, target map[connector.TopicParti
 }
 
 // Write decodes records into per-partition batches, cut at deterministic
-// points: batch.size rows, or a change of event day. Cut batches are sent
-// at once; a failed INSERT is kept and retried by the next Write or Flush.
-// Write returns a RetryableError, before taking any record, only when the
-// buffer holds buffer.max.rows rows and ClickHouse does not take them.
+// points: batch.size rows, or a change of event day. Cut batches are
+// queued and sent in the background, one INSERT at a time (see pump); a
+// failed INSERT is kept and sent again. Write returns a RetryableError,
+// before taking any record, only when the buffer (in-flight and queued
+// batches included) holds buffer.max.rows rows and ClickHouse does not
+// take them.
 func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 	if s.pending >= s.cfg.BufferMaxRows {
 		// Under pressure, partial batches are cut too: safe, since a
@@ -409,7 +451,7 @@ func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 		for _, p := range s.parts {
 			s.cut(p)
 		}
-		if err := s.sendAll(ctx); err != nil {
+		if err := s.drain(ctx); err != nil {
 			return fmt.Errorf("%w (%d rows buffered, buffer.max.rows=%d: waiting for ClickHouse)", err, s.pending, s.cfg.BufferMaxRows)
 		}
 	}
@@ -434,11 +476,11 @@ func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 			bad = append(bad, connector.RecordError{Index: i, Err: err})
 		}
 	}
-	if err := s.sendAll(ctx); err != nil {
+	if err := s.pump(ctx); err != nil {
 		if _, retry := connector.IsRetryable(err); !retry {
 			return err
 		}
-		// Kept: the next Write or Flush sends it again.
+		// Kept, and already being sent again.
 		s.log.Debug("insert failed; will retry", "err", err)
 	}
 	if len(bad) > 0 {
@@ -545,22 +587,135 @@ func (s *Sink) cut(p *partition) {
 	p.open = nil
 }
 
-// sendAll sends the queued batches of every partition, each partition's
-// in order. It stops at the first failure.
-func (s *Sink) sendAll(ctx context.Context) error {
-	for _, p := range s.parts {
-		for len(p.sent) > 0 {
-			if err := s.send(ctx, p, p.sent[0]); err != nil {
-				return err
+// launch starts flights for partitions with queued batches, the oldest
+// batch first, while fewer than maxFlights run. A partition has one
+// flight at most, which sends its queue in order and stops at the first
+// failure, so a partition's batches reach the table in order.
+func (s *Sink) launch() {
+	for len(s.flights) < maxFlights {
+		var next *partition
+		for _, p := range s.parts {
+			if len(p.sent) > 0 && s.flying(p) == nil && (next == nil || p.sent[0].started.Before(next.sent[0].started)) {
+				next = p
 			}
-			b := p.sent[0]
-			s.pending -= b.n
-			p.sent[0] = nil
-			p.sent = p.sent[1:]
-			s.recycle(b)
+		}
+		if next == nil {
+			return
+		}
+		sc := &scratch{}
+		if n := len(s.scratches); n > 0 {
+			sc = s.scratches[n-1]
+			s.scratches = s.scratches[:n-1]
+		}
+		// Not the caller's ctx: the INSERT outlives the call that
+		// started it. It is bounded by insert.timeout.ms, and cancelled
+		// by a land whose ctx ends.
+		ctx, cancel := context.WithCancel(context.Background())
+		f := &flight{p: next, batches: slices.Clone(next.sent), sc: sc, cancel: cancel, done: make(chan struct{})}
+		s.flights = append(s.flights, f)
+		go func() {
+			defer close(f.done)
+			for _, b := range f.batches {
+				if f.halt.Load() {
+					return
+				}
+				if f.err = s.send(ctx, f.p, b, f.sc); f.err != nil {
+					return
+				}
+				f.acked++
+			}
+		}()
+	}
+}
+
+// flying returns the flight of p, nil when none.
+func (s *Sink) flying(p *partition) *flight {
+	for _, f := range s.flights {
+		if f.p == p {
+			return f
 		}
 	}
 	return nil
+}
+
+// land waits for flight f and books its outcome: acknowledged batches
+// leave their partition's queue (and their rows pending); a failed one
+// stays first in the queue, to be sent again with the same rows and
+// token, and so do the ones after it. If ctx ends first, the INSERT is
+// cancelled and still waited for (clickhouse-go returns promptly), so no
+// INSERT outlives a call that gave up on it.
+func (s *Sink) land(ctx context.Context, f *flight) error {
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		f.cancel()
+		<-f.done
+	}
+	f.cancel()
+	s.flights = slices.DeleteFunc(s.flights, func(g *flight) bool { return g == f })
+	s.scratches = append(s.scratches, f.sc)
+	p := f.p
+	for _, b := range f.batches[:f.acked] {
+		p.sent[0] = nil
+		p.sent = p.sent[1:]
+		s.pending -= b.n
+		s.recycle(b)
+	}
+	return f.err
+}
+
+// await lands every flight and returns the first failure.
+func (s *Sink) await(ctx context.Context) error {
+	var first error
+	for len(s.flights) > 0 {
+		if err := s.land(ctx, s.flights[0]); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// pump lands the finished flights and starts the next ones, never
+// waiting. It returns a failure that is not retryable, without starting
+// anything; else a retryable one, whose batch is already being sent
+// again.
+func (s *Sink) pump(ctx context.Context) error {
+	var retry, fatal error
+	for _, f := range slices.Clone(s.flights) {
+		if !f.finished() {
+			continue
+		}
+		if err := s.land(ctx, f); err != nil {
+			if _, ok := connector.IsRetryable(err); ok {
+				retry = err
+			} else {
+				fatal = err
+			}
+		}
+	}
+	if fatal != nil {
+		return fatal
+	}
+	s.launch()
+	return retry
+}
+
+// drain sends every queued batch and waits for each. It stops at the
+// first failure (with no INSERT left running), which leaves that batch
+// first in its partition's queue.
+func (s *Sink) drain(ctx context.Context) error {
+	for {
+		if err := s.await(ctx); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.launch()
+		if len(s.flights) == 0 {
+			return nil
+		}
+	}
 }
 
 // Token returns the insert_deduplication_token of the batch of
@@ -574,8 +729,9 @@ func Token(connectorName string, tp connector.TopicPartition, epoch uint64, firs
 	return tok
 }
 
-// send INSERTs one batch with its deduplication token.
-func (s *Sink) send(ctx context.Context, p *partition, b *batch) error {
+// send INSERTs one batch with its deduplication token, building the
+// columns in sc.
+func (s *Sink) send(ctx context.Context, p *partition, b *batch, sc *scratch) error {
 	tok := Token(s.info.Connector, p.tp, p.epoch, b.first, b.last)
 	qctx, cancel := s.queryCtx(ctx)
 	defer cancel()
@@ -593,7 +749,7 @@ func (s *Sink) send(ctx context.Context, p *partition, b *batch) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := b.appendTo(ib, p.tp.Topic, p.tp.Partition, &s.scratch); err != nil {
+	if err := b.appendTo(ib, p.tp.Topic, p.tp.Partition, sc); err != nil {
 		_ = ib.Abort()
 		return fail(err)
 	}
@@ -603,9 +759,13 @@ func (s *Sink) send(ctx context.Context, p *partition, b *batch) error {
 	return nil
 }
 
-// Flush sends every cut batch and every open batch older than
-// flush.interval.ms, and reports for each open partition the offset
-// before its first unsent row (or after its last record taken).
+// Flush cuts every open batch older than flush.interval.ms and reports
+// for each open partition the offset before its first row ClickHouse has
+// not acknowledged (or after its last record taken). With
+// flush.interval.ms 0 it sends every batch and waits for each, so all
+// that Write took is reported; otherwise it waits for no INSERT: it books
+// one that finished and starts the next, and a later Flush reports what
+// they stored.
 func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, error) {
 	now := s.now()
 	for _, p := range s.parts {
@@ -613,7 +773,11 @@ func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, e
 			s.cut(p)
 		}
 	}
-	if err := s.sendAll(ctx); err != nil {
+	sendAll := s.pump
+	if s.cfg.FlushInterval == 0 {
+		sendAll = s.drain
+	}
+	if err := sendAll(ctx); err != nil {
 		return nil, err
 	}
 	out := make(map[connector.TopicPartition]int64, len(s.parts))
@@ -630,11 +794,19 @@ func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, e
 	return out, nil
 }
 
-// drop forgets a partition and its buffered rows.
-func (s *Sink) drop(tp connector.TopicPartition) {
+// drop forgets a partition and its buffered rows, after waiting for its
+// INSERT in flight, if any: once the partition is given up, no row of it
+// may reach the table (the next owner's Open reads what is stored).
+func (s *Sink) drop(ctx context.Context, tp connector.TopicPartition) {
 	p := s.parts[tp]
 	if p == nil {
 		return
+	}
+	if f := s.flying(p); f != nil {
+		// The batch being sent is stored whole or not at all; either
+		// way the records come again.
+		f.halt.Store(true)
+		_ = s.land(ctx, f)
 	}
 	for _, b := range p.sent {
 		s.pending -= b.n
@@ -649,21 +821,26 @@ func (s *Sink) drop(tp connector.TopicPartition) {
 	}
 }
 
-// Close drops what the revoked partitions still buffer: the next owner
-// gets those records again.
+// Close drops what the revoked partitions still buffer, after waiting
+// for their INSERTs in flight: the next owner gets those records
+// again.
 func (s *Sink) Close(ctx context.Context, revoked []connector.TopicPartition) error {
 	for _, tp := range revoked {
-		s.drop(tp)
+		s.drop(ctx, tp)
 	}
 	return nil
 }
 
-// Stop closes the connection pool.
+// Stop waits for the INSERTs in flight and closes the connection pool.
 func (s *Sink) Stop(ctx context.Context) error {
-	for tp := range maps.Clone(s.parts) {
-		s.drop(tp)
+	for _, f := range s.flights {
+		f.halt.Store(true)
 	}
-	s.spare, s.scratch = nil, scratch{}
+	_ = s.await(ctx)
+	for tp := range maps.Clone(s.parts) {
+		s.drop(ctx, tp)
+	}
+	s.spare, s.scratches = nil, nil
 	if s.conn == nil {
 		return nil
 	}
