@@ -60,6 +60,9 @@ type proc struct {
 	done chan struct{}
 	err  error
 	log  string
+	// up is set once the process has shown it handles signals (a broker
+	// that printed its address).
+	up bool
 }
 
 // start runs connectd with args, its stderr going to a log file in dir.
@@ -104,6 +107,16 @@ func (p *proc) kill() {
 // stop sends SIGTERM and waits up to d for a clean exit.
 func (p *proc) stop(t *testing.T, d time.Duration) {
 	t.Helper()
+	// A SIGTERM that arrives before connectd has set up its signal
+	// handling (a worker stopped right after it started, because the
+	// test found nothing left to wait for) kills it outright. Its first
+	// log line comes after that setup, so wait for one (a broker at log
+	// level warn may write none: then go on after the wait).
+	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait); time.Sleep(20 * time.Millisecond) {
+		if fi, err := os.Stat(p.log); err == nil && fi.Size() > 0 {
+			break
+		}
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -146,6 +159,7 @@ func startKafka(t *testing.T, dataDir, logDir string) (string, *proc) {
 	}()
 	select {
 	case a := <-addr:
+		p.up = true
 		return a, p
 	case <-p.done:
 		t.Fatalf("connectd kafka exited: %v\n%s", p.err, tail(p.log, 20))
