@@ -286,6 +286,18 @@ func (r *runningWorker) taskStatus(name string, id int) worker.TaskStatus {
 	return worker.TaskStatus{ID: id, State: "MISSING"}
 }
 
+// waitCommitted waits up to timeout until connector has committed n
+// records, failing the test if a task fails or the time runs out; what
+// names the worker in the failure message.
+func (r *runningWorker) waitCommitted(tb testing.TB, timeout time.Duration, connector, what string, n int64) {
+	tb.Helper()
+	waitFor(tb, timeout, func() bool {
+		r.checkNotFailed(tb)
+		tot, _ := r.Totals(connector)
+		return tot.Committed == n
+	}, func() string { tot, _ := r.Totals(connector); return what + " " + fmtTotals(tot) })
+}
+
 // checkNotFailed fails the test if a task of the worker is FAILED.
 func (r *runningWorker) checkNotFailed(tb testing.TB) {
 	tb.Helper()

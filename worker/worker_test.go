@@ -300,8 +300,7 @@ func TestToleranceNone(t *testing.T) {
 		"transforms.validate.type": "validate",
 	})
 	w := startWorker(t, k, reg, logger, shutdown, gen, sink)
-	waitFor(t, 60*time.Second, func() bool { w.checkNotFailed(t); tot, _ := w.Totals("files"); return tot.Committed == n },
-		func() string { tot, _ := w.Totals("files"); return "sink " + fmtTotals(tot) })
+	w.waitCommitted(t, 60*time.Second, "files", "sink", n)
 	before := readTopic(t, k, "clicks")
 	bad := produceEvents(t, k, "clicks", 4, generator.Options{Seed: genSeed, Users: genUsers, Start: genStart, EventsPerSecond: 1000, BadRecordRatio: ratio}, n, 500, true)
 
@@ -416,11 +415,7 @@ func TestSinkRejectsToDLQ(t *testing.T) {
 		"errors.deadletterqueue.topic.name": "clicks.dlq",
 	})
 	w := startWorker(t, k, reg, logger, shutdown, sink)
-	waitFor(t, 60*time.Second, func() bool {
-		w.checkNotFailed(t)
-		tot, _ := w.Totals("files")
-		return tot.Committed == n
-	}, func() string { tot, _ := w.Totals("files"); return "sink " + fmtTotals(tot) })
+	w.waitCommitted(t, 60*time.Second, "files", "sink", n)
 	w.stop(t, shutdown+5*time.Second)
 
 	checkFilesMatchTopic(t, dir, recs, func(r *connector.Record) bool { return !rejected(r) })
@@ -474,11 +469,7 @@ func TestSinkRetryableErrors(t *testing.T) {
 		"errors.retry.delay.max.ms": "200",
 	})
 	w := startWorker(t, k, reg, logger, shutdown, sink)
-	waitFor(t, 60*time.Second, func() bool {
-		w.checkNotFailed(t)
-		tot, _ := w.Totals("files")
-		return tot.Committed == n
-	}, func() string { tot, _ := w.Totals("files"); return "sink " + fmtTotals(tot) })
+	w.waitCommitted(t, 60*time.Second, "files", "sink", n)
 	w.stop(t, shutdown+5*time.Second)
 
 	checkFilesMatchTopic(t, dir, recs, nil)
@@ -526,11 +517,7 @@ func TestTwoTasks(t *testing.T) {
 		"consumer.override.max.partition.fetch.bytes": "65536",
 	})
 	w := startWorker(t, k, reg, logger, shutdown, sink)
-	waitFor(t, 60*time.Second, func() bool {
-		w.checkNotFailed(t)
-		tot, _ := w.Totals("files")
-		return tot.Committed == n
-	}, func() string { tot, _ := w.Totals("files"); return "sink " + fmtTotals(tot) })
+	w.waitCommitted(t, 60*time.Second, "files", "sink", n)
 	w.stop(t, shutdown+5*time.Second)
 
 	for task := range 2 {
@@ -579,8 +566,7 @@ func TestFencingIdle(t *testing.T) {
 	produceEvents(t, kp, "clicks", 4, generator.Options{Seed: 6, Users: 1000, Start: genStart, EventsPerSecond: 1000}, n, 1000, false)
 	recs := readTopic(t, kp, "clicks")
 	w1 := startWorker(t, newClient(t, addr, logger), reg, logger, shutdown, fencingConfig(t, reg, dir))
-	waitFor(t, 30*time.Second, func() bool { w1.checkNotFailed(t); tot, _ := w1.Totals("files"); return tot.Committed == n },
-		func() string { tot, _ := w1.Totals("files"); return "first sink " + fmtTotals(tot) })
+	w1.waitCommitted(t, 30*time.Second, "files", "first sink", n)
 
 	w2 := startWorker(t, newClient(t, addr, logger), reg, logger, shutdown, fencingConfig(t, reg, dir))
 	waitFor(t, 30*time.Second, func() bool { return w1.taskStatus("files", 0).State != worker.StateRunning },
