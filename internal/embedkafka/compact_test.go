@@ -15,19 +15,7 @@ import (
 // TestCompactsCompactedTopics: a topic with cleanup.policy=compact keeps
 // only the latest record of each key once the broker has compacted it.
 func TestCompactsCompactedTopics(t *testing.T) {
-	b, err := New(Config{Addr: "127.0.0.1:0", CompactInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	c, err := kafka.NewClient([]string{b.Addr()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startBroker(t, Config{Addr: "127.0.0.1:0", CompactInterval: 100 * time.Millisecond})
 	ctx := context.Background()
 	if err := c.Admin().EnsureTopic(ctx, connector.TopicSpec{Name: "state", Partitions: 1, ReplicationFactor: -1, Configs: map[string]string{"cleanup.policy": "compact"}}); err != nil {
 		t.Fatal(err)
@@ -64,4 +52,24 @@ func TestCompactsCompactedTopics(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startBroker starts a broker with cfg and returns a client of it; both
+// are closed when the test ends.
+func startBroker(t *testing.T, cfg Config) *kafka.Client {
+	t.Helper()
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	c, err := kafka.NewClient([]string{b.Addr()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

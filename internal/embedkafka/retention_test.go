@@ -2,13 +2,10 @@ package embedkafka
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/connectd/connectd/connector"
-	"github.com/connectd/connectd/connector/kafka"
 )
 
 // retentionLeft writes 10 records stamped 30 days ago and 10 stamped now
@@ -16,19 +13,7 @@ import (
 // and returns how many records the topic still holds.
 func retentionLeft(t *testing.T, retention time.Duration) int {
 	t.Helper()
-	b, err := New(Config{Addr: "127.0.0.1:0", CompactInterval: 50 * time.Millisecond, Retention: retention})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	c, err := kafka.NewClient([]string{b.Addr()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startBroker(t, Config{Addr: "127.0.0.1:0", CompactInterval: 50 * time.Millisecond, Retention: retention})
 	ctx := context.Background()
 	if err := c.Admin().EnsureTopic(ctx, connector.TopicSpec{Name: "events", Partitions: 1, ReplicationFactor: -1}); err != nil {
 		t.Fatal(err)
