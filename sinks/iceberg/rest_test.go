@@ -89,15 +89,7 @@ func TestRESTSchemaEvolutionAndReset(t *testing.T) {
 // starts, naming the key and the fix.
 func TestRESTConfigErrors(t *testing.T) {
 	base := func(kv ...string) map[string]string {
-		m := map[string]string{"iceberg.tables": events, "iceberg.catalog.type": "rest", "iceberg.catalog.uri": "https://catalog.example.com/api/catalog"}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] == "" {
-				delete(m, kv[i])
-			} else {
-				m[kv[i]] = kv[i+1]
-			}
-		}
-		return m
+		return withKeys(map[string]string{"iceberg.tables": events, "iceberg.catalog.type": "rest", "iceberg.catalog.uri": "https://catalog.example.com/api/catalog"}, kv...)
 	}
 	for _, tc := range []struct {
 		raw  map[string]string

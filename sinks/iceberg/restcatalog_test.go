@@ -298,14 +298,7 @@ func (rc *restCatalog) loadNamespace(w http.ResponseWriter, r *http.Request) {
 
 func (rc *restCatalog) namespaceExists(w http.ResponseWriter, r *http.Request) {
 	ok, err := rc.cat.CheckNamespaceExists(r.Context(), namespace(r))
-	switch {
-	case err != nil:
-		catalogError(w, err)
-	case !ok:
-		w.WriteHeader(http.StatusNotFound)
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
+	writeExists(w, ok, err)
 }
 
 func (rc *restCatalog) dropNamespace(w http.ResponseWriter, r *http.Request) {
@@ -387,6 +380,12 @@ func (rc *restCatalog) loadTable(w http.ResponseWriter, r *http.Request) {
 
 func (rc *restCatalog) tableExists(w http.ResponseWriter, r *http.Request) {
 	ok, err := rc.cat.CheckTableExists(r.Context(), tableIdent(r))
+	writeExists(w, ok, err)
+}
+
+// writeExists answers a HEAD existence check: 204 when it exists, 404
+// when not, the catalog's error otherwise.
+func writeExists(w http.ResponseWriter, ok bool, err error) {
 	switch {
 	case err != nil:
 		catalogError(w, err)

@@ -149,14 +149,7 @@ func TestConfigErrors(t *testing.T) {
 	base := func(kv ...string) map[string]string {
 		m := maps.Clone(wh)
 		m["iceberg.tables"] = events
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] == "" {
-				delete(m, kv[i])
-			} else {
-				m[kv[i]] = kv[i+1]
-			}
-		}
-		return m
+		return withKeys(m, kv...)
 	}
 	for _, tc := range []struct {
 		raw  map[string]string
@@ -687,4 +680,17 @@ func TestStoreDown(t *testing.T) {
 		t.Errorf("Flush after MinIO came back reported %d, want 20", got)
 	}
 	wantOnce(t, readTable(t, cfg, events), p0, 20)
+}
+
+// withKeys sets m's keys from kv (key, value, key, value, …), deleting a
+// key whose value is empty, and returns m.
+func withKeys(m map[string]string, kv ...string) map[string]string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(m, kv[i])
+		} else {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
 }
