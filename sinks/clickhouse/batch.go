@@ -13,10 +13,11 @@ import (
 	"github.com/connectd/connectd/connector/clickevent"
 )
 
-// batch is the rows of one INSERT: consecutive accepted records of one
-// partition, held column by column. Records rejected in between are not in
-// it (Kafka offsets have gaps anyway). A batch is not changed by sending
-// it, so a retried INSERT sends the same rows.
+// batch is the rows of one INSERT: accepted records of one partition and
+// one event day, in offset order, held column by column. Records of other
+// days, in other batches, and records rejected come in between (Kafka
+// offsets have gaps anyway). A batch is not changed by sending it, so a
+// retried INSERT sends the same rows.
 type batch struct {
 	first, last int64 // offsets of the first and last row
 	n           int

@@ -42,7 +42,7 @@ type Sink struct {
 	ev      clickevent.Event
 	res     result
 	// spare are sent events batches kept for reuse, at most one per
-	// open partition.
+	// open batch (see recycle).
 	spare []*batch
 	// flights are the INSERTs in progress, each of another partition;
 	// scratches are the idle flights' scratch slices, for reuse.
@@ -90,21 +90,67 @@ type table struct {
 	insert string // INSERT INTO … (columns) statement
 }
 
+// maxOpenDays is how many batches, each of another event day, a
+// partition grows at once. A record of yet another day first cuts the
+// one whose first row is the oldest, so late events spread over many
+// days cannot hold unbounded buffers.
+const maxOpenDays = 4
+
 // partition is the state of one open partition.
 type partition struct {
 	tp    connector.TopicPartition
 	tbl   *table
 	epoch uint64
-	// next is the offset after the last record taken (stored, buffered
-	// or rejected); Write skips records below it.
-	next int64
-	// seen is the offset after the last record handed to Write; below
-	// next after Open found stored rows, and Flush never reports past it.
+	// seen is the offset after the last record handed to Write: Write
+	// skips records below it (a retried batch), and Flush never reports
+	// past it.
 	seen int64
-	// sent are batches cut and waiting for their INSERT, in order; open
-	// is the batch still growing.
+	// stored are the offsets at and after the resume offset that the
+	// table held at Open: Write skips exactly those.
+	stored offsetSet
+	// sent are batches cut and waiting for their INSERT, in cut order;
+	// open are the batches still growing, each of another event day (a
+	// results partition has one at most), at most maxOpenDays.
 	sent []*batch
-	open *batch
+	open []*batch
+}
+
+// unacked returns the lowest first offset over p's batches ClickHouse
+// has not acknowledged (queued, in flight or still growing), and false
+// when there are none.
+func (p *partition) unacked() (int64, bool) {
+	low, found := int64(0), false
+	for _, bs := range [][]*batch{p.sent, p.open} {
+		for _, b := range bs {
+			if !found || b.first < low {
+				low, found = b.first, true
+			}
+		}
+	}
+	return low, found
+}
+
+// offsetSet is a sorted set of offsets held as ranges, read in increasing
+// order: has moves a cursor forward and frees the ranges once passed.
+type offsetSet struct {
+	ranges []offsetRange
+	i      int // the first range not yet passed
+}
+
+// offsetRange is the offsets lo to hi, both included.
+type offsetRange struct{ lo, hi int64 }
+
+// has reports whether off is in the set. Calls must come with offsets
+// that never decrease: the ranges below off are dropped.
+func (o *offsetSet) has(off int64) bool {
+	for o.i < len(o.ranges) && o.ranges[o.i].hi < off {
+		o.i++
+	}
+	if o.i == len(o.ranges) {
+		o.ranges, o.i = nil, 0
+		return false
+	}
+	return o.ranges[o.i].lo <= off
 }
 
 // New returns a sink for cfg. It checks cfg and connects nothing: the
@@ -326,13 +372,14 @@ func (s *Sink) resets(ctx context.Context) (map[connector.TopicPartition]resetSt
 // Open makes the store agree with the offsets the task resumes from.
 // For each assigned partition it first applies a reset ResetOffsets
 // recorded (deleting the partition's rows at and after the resume offset,
-// then starting a new token epoch), and then looks for rows at and after
-// the resume offset: every stored batch is whole and a partition's
-// batches are stored in order, so the stored rows are exactly the records
-// up to the highest stored offset, and Write skips records up to it. It
-// asks for no seek: the records in between pass the framework's
-// transforms again, so that dead letters lost with a killed worker are
-// written again (the framework commits them with the offsets).
+// then starting a new token epoch), and then reads which offsets at and
+// after the resume offset the table holds: batches of several event days
+// are sent in the order they were cut, not in offset order, so those rows
+// need not be a prefix of what follows the resume offset. Write skips
+// exactly those offsets and takes every other record again. Open asks for
+// no seek: the records pass the framework's transforms again, so that
+// dead letters lost with a killed worker are written again (the framework
+// commits them with the offsets).
 func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
 	if len(assigned) == 0 {
 		return nil, nil
@@ -356,20 +403,19 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 				return nil, err
 			}
 		}
-		next := off
-		stored, max, err := s.storedFrom(ctx, tbl, tp, off)
+		stored, err := s.storedFrom(ctx, tbl, tp, off)
 		if err != nil {
 			return nil, err
 		}
-		if stored > 0 && max >= off {
-			// Consumption still starts at off, not after max: the
-			// framework must see the records in between again, since
-			// their dead letters (committed with the offsets, not with
-			// the rows) may not have been written. Write skips the rows.
-			next = max + 1
-			s.log.Info("rows already stored: skipping them", "partition", tp.String(), "table", tbl.name, "assigned", off, "first_new", next, "rows", stored)
+		if n := len(stored.ranges); n > 0 {
+			// Consumption still starts at off: the framework must see
+			// the records again, since the dead letters of invalid ones
+			// (committed with the offsets, not with the rows) may not
+			// have been written. Write skips the stored rows.
+			s.log.Info("rows already stored: skipping them", "partition", tp.String(), "table", tbl.name, "assigned", off,
+				"lowest", stored.ranges[0].lo, "highest", stored.ranges[n-1].hi, "ranges", n)
 		}
-		opened[tp] = &partition{tp: tp, tbl: tbl, epoch: rs.epoch, next: next, seen: off}
+		opened[tp] = &partition{tp: tp, tbl: tbl, epoch: rs.epoch, seen: off, stored: stored}
 	}
 	for tp, p := range opened {
 		s.drop(ctx, tp)
@@ -378,19 +424,36 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 	return nil, nil
 }
 
-// storedFrom counts a partition's rows at and after off and returns the
-// highest offset among them.
-func (s *Sink) storedFrom(ctx context.Context, tbl *table, tp connector.TopicPartition, off int64) (uint64, int64, error) {
+// storedFrom returns the offsets of a partition's rows at and after off,
+// as ranges of consecutive offsets computed by the server (gaps and
+// islands: consecutive distinct offsets share offset − dense_rank), so
+// memory goes with the number of ranges, not of rows.
+func (s *Sink) storedFrom(ctx context.Context, tbl *table, tp connector.TopicPartition, off int64) (offsetSet, error) {
 	qctx, cancel := s.queryCtx(ctx)
 	defer cancel()
-	var n uint64
-	var max int64
-	err := s.conn.QueryRow(qctx, fmt.Sprintf("SELECT count(), max(_offset) FROM %s.%s WHERE _topic = ? AND _partition = ? AND _offset >= ?",
-		quote(s.cfg.Database), quote(tbl.name)), tp.Topic, tp.Partition, off).Scan(&n, &max)
-	if err != nil {
-		return 0, 0, s.classify(ctx, fmt.Errorf("clickhouse %s: find stored rows of %s in %s: %w", s.addr(), tp, tbl.name, err))
+	fail := func(err error) (offsetSet, error) {
+		return offsetSet{}, s.classify(ctx, fmt.Errorf("clickhouse %s: find stored rows of %s in %s: %w", s.addr(), tp, tbl.name, err))
 	}
-	return n, max, nil
+	rows, err := s.conn.Query(qctx, fmt.Sprintf(`SELECT min(_offset) AS lo, max(_offset) AS hi FROM (
+	SELECT _offset, _offset - dense_rank() OVER (ORDER BY _offset) AS island
+	FROM %s.%s WHERE _topic = ? AND _partition = ? AND _offset >= ?
+) GROUP BY island ORDER BY lo`, quote(s.cfg.Database), quote(tbl.name)), tp.Topic, tp.Partition, off)
+	if err != nil {
+		return fail(err)
+	}
+	defer rows.Close()
+	var set offsetSet
+	for rows.Next() {
+		var r offsetRange
+		if err := rows.Scan(&r.lo, &r.hi); err != nil {
+			return fail(err)
+		}
+		set.ranges = append(set.ranges, r)
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	return set, nil
 }
 
 // applyReset deletes a partition's rows at and after off (the replay
@@ -437,19 +500,19 @@ func (s *Sink) ResetOffsets(ctx context.Context, target map[connector.TopicParti
 	return nil, nil
 }
 
-// Write decodes records into per-partition batches, cut at deterministic
-// points: batch.size rows, or a change of event day. Cut batches are
-// queued and sent in the background, one INSERT at a time (see pump); a
-// failed INSERT is kept and sent again. Write returns a RetryableError,
-// before taking any record, only when the buffer (in-flight and queued
-// batches included) holds buffer.max.rows rows and ClickHouse does not
-// take them.
+// Write decodes records into batches, one per partition and event day,
+// each cut when it holds batch.size rows (see add). Cut batches are
+// queued and sent in the background, one INSERT at a time per partition
+// (see pump); a failed INSERT is kept and sent again. Write skips the
+// records Open found stored. It returns a RetryableError, before taking
+// any record, only when the buffer (in-flight and queued batches
+// included) holds buffer.max.rows rows and ClickHouse does not take them.
 func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 	if s.pending >= s.cfg.BufferMaxRows {
 		// Under pressure, partial batches are cut too: safe, since a
-		// resumed task never rebuilds a batch that overlaps stored rows.
+		// resumed task skips exactly the rows stored.
 		for _, p := range s.parts {
-			s.cut(p)
+			s.cutAll(p)
 		}
 		if err := s.drain(ctx); err != nil {
 			return fmt.Errorf("%w (%d rows buffered, buffer.max.rows=%d: waiting for ClickHouse)", err, s.pending, s.cfg.BufferMaxRows)
@@ -463,15 +526,11 @@ func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 			continue // not open (revoked), or already seen (a retried batch)
 		}
 		p.seen = rec.Offset + 1
-		if rec.Offset < p.next {
-			// Stored before a restart: only its fault, if any, is
-			// reported again (for the dead-letter topic).
-			if err := s.check(p, rec); err != nil {
-				bad = append(bad, connector.RecordError{Index: i, Err: err})
-			}
-			continue
+		if p.stored.has(rec.Offset) {
+			continue // stored before a restart
 		}
-		p.next = rec.Offset + 1
+		// Any other record is taken again, and one at fault is
+		// rejected again (for the dead-letter topic).
 		if err := s.add(p, rec); err != nil {
 			bad = append(bad, connector.RecordError{Index: i, Err: err})
 		}
@@ -489,20 +548,6 @@ func (s *Sink) Write(ctx context.Context, records []connector.Record) error {
 	return nil
 }
 
-// check returns the fault add would find in rec, changing nothing.
-func (s *Sink) check(p *partition, rec *connector.Record) error {
-	if p.tbl.kind == kindResults {
-		if err := decodeResult(rec.Value, &s.res); err != nil {
-			return fmt.Errorf("window result does not fit table %s: %w", p.tbl.name, err)
-		}
-		return nil
-	}
-	if err := s.dec.Decode(rec.Value, &s.ev); err != nil {
-		return fmt.Errorf("click event does not fit table %s: %w", p.tbl.name, err)
-	}
-	return s.checkTime(p, &s.ev)
-}
-
 // checkTime rejects an event the events table cannot hold by its timestamp.
 func (s *Sink) checkTime(p *partition, ev *clickevent.Event) error {
 	if !ev.Present.Has(clickevent.FieldTimestamp) {
@@ -515,42 +560,59 @@ func (s *Sink) checkTime(p *partition, ev *clickevent.Event) error {
 	return nil
 }
 
-// add appends rec to its partition's open batch, cutting it first when
-// the event day changes and after it when full. It returns the record's
-// fault, if any, without changing the batch.
+// add appends rec to the open batch of its partition and event day
+// (results have no day: one batch), cut after it when it holds
+// batch.size rows. A record of a day with no open batch starts one,
+// first cutting the open batch whose first row is the oldest when the
+// partition already grows maxOpenDays. So every batch holds rows of one
+// day only (one INSERT, one part), and a batch holds every accepted
+// record of its day between its first and last offsets that is in no
+// other batch. add returns the record's fault, if any, changing nothing.
 func (s *Sink) add(p *partition, rec *connector.Record) error {
+	var day int64
 	if p.tbl.kind == kindResults {
 		if err := decodeResult(rec.Value, &s.res); err != nil {
 			return fmt.Errorf("window result does not fit table %s: %w", p.tbl.name, err)
 		}
-		if p.open == nil {
-			p.open = newBatch(kindResults, 0, rec.Offset, 0, s.now())
-		}
-		p.open.addResult(rec, &s.res)
 	} else {
-		ev := &s.ev
-		if err := s.dec.Decode(rec.Value, ev); err != nil {
+		if err := s.dec.Decode(rec.Value, &s.ev); err != nil {
 			return fmt.Errorf("click event does not fit table %s: %w", p.tbl.name, err)
 		}
-		if err := s.checkTime(p, ev); err != nil {
+		if err := s.checkTime(p, &s.ev); err != nil {
 			return err
 		}
-		ms := ev.Time.UnixMilli()
-		day := ms / 86400000
+		ms := s.ev.Time.UnixMilli()
+		day = ms / 86400000
 		if ms < 0 && ms%86400000 != 0 {
 			day--
 		}
-		if p.open != nil && p.open.day != day {
-			s.cut(p)
+	}
+	var b *batch
+	for _, o := range p.open {
+		if o.day == day {
+			b = o
+			break
 		}
-		if p.open == nil {
-			p.open = s.newEventsBatch(rec.Offset, day)
+	}
+	if b == nil {
+		if len(p.open) >= maxOpenDays {
+			s.cut(p, p.open[0]) // opened first: the oldest first row
 		}
-		p.open.addEvent(rec, ev)
+		if p.tbl.kind == kindResults {
+			b = newBatch(kindResults, 0, rec.Offset, 0, s.now())
+		} else {
+			b = s.newEventsBatch(rec.Offset, day)
+		}
+		p.open = append(p.open, b)
+	}
+	if p.tbl.kind == kindResults {
+		b.addResult(rec, &s.res)
+	} else {
+		b.addEvent(rec, &s.ev)
 	}
 	s.pending++
-	if p.open.n >= s.cfg.BatchSize {
-		s.cut(p)
+	if b.n >= s.cfg.BatchSize {
+		s.cut(p, b)
 	}
 	return nil
 }
@@ -568,23 +630,40 @@ func (s *Sink) newEventsBatch(off, day int64) *batch {
 	return newBatch(kindEvents, min(s.cfg.BatchSize, 4096), off, day, s.now())
 }
 
-// recycle keeps a sent events batch for reuse while there are fewer
-// spares than open partitions, so the memory they hold stays below what
-// the partitions' batches held when full.
+// maxSpares is how many sent batches are kept for reuse: one per open
+// batch, and at least one per open partition, so the memory they hold
+// stays below what the open batches would hold when full.
+func (s *Sink) maxSpares() int {
+	n := 0
+	for _, p := range s.parts {
+		n += len(p.open)
+	}
+	return max(n, len(s.parts))
+}
+
+// recycle keeps a sent events batch for reuse while there are fewer than
+// maxSpares.
 func (s *Sink) recycle(b *batch) {
-	if b.ev == nil || len(s.spare) >= len(s.parts) {
+	if b.ev == nil || len(s.spare) >= s.maxSpares() {
 		return
 	}
 	b.reset()
 	s.spare = append(s.spare, b)
 }
 
-// cut closes p's open batch, queueing it for its INSERT.
-func (s *Sink) cut(p *partition) {
-	if p.open != nil && p.open.n > 0 {
-		p.sent = append(p.sent, p.open)
+// cut closes p's open batch b, queueing it for its INSERT.
+func (s *Sink) cut(p *partition, b *batch) {
+	p.open = slices.DeleteFunc(p.open, func(o *batch) bool { return o == b })
+	if b.n > 0 {
+		p.sent = append(p.sent, b)
 	}
-	p.open = nil
+}
+
+// cutAll closes every open batch of p, the oldest first.
+func (s *Sink) cutAll(p *partition) {
+	for len(p.open) > 0 {
+		s.cut(p, p.open[0])
+	}
 }
 
 // launch starts flights for partitions with queued batches, the oldest
@@ -760,8 +839,9 @@ func (s *Sink) send(ctx context.Context, p *partition, b *batch, sc *scratch) er
 }
 
 // Flush cuts every open batch older than flush.interval.ms and reports
-// for each open partition the offset before its first row ClickHouse has
-// not acknowledged (or after its last record taken). With
+// for each open partition the lowest first offset over its batches
+// ClickHouse has not acknowledged (queued, in flight or open), or the
+// offset after the last record handed to Write when there are none. With
 // flush.interval.ms 0 it sends every batch and waits for each, so all
 // that Write took is reported; otherwise it waits for no INSERT: it books
 // one that finished and starts the next, and a later Flush reports what
@@ -769,8 +849,10 @@ func (s *Sink) send(ctx context.Context, p *partition, b *batch, sc *scratch) er
 func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, error) {
 	now := s.now()
 	for _, p := range s.parts {
-		if p.open != nil && (s.cfg.FlushInterval == 0 || now.Sub(p.open.started) >= s.cfg.FlushInterval) {
-			s.cut(p)
+		for _, b := range slices.Clone(p.open) {
+			if s.cfg.FlushInterval == 0 || now.Sub(b.started) >= s.cfg.FlushInterval {
+				s.cut(p, b)
+			}
 		}
 	}
 	sendAll := s.pump
@@ -782,13 +864,10 @@ func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, e
 	}
 	out := make(map[connector.TopicPartition]int64, len(s.parts))
 	for tp, p := range s.parts {
-		switch {
-		case len(p.sent) > 0:
-			out[tp] = p.sent[0].first
-		case p.open != nil:
-			out[tp] = p.open.first
-		default:
-			out[tp] = min(p.next, p.seen)
+		if low, ok := p.unacked(); ok {
+			out[tp] = low
+		} else {
+			out[tp] = p.seen
 		}
 	}
 	return out, nil
@@ -808,14 +887,13 @@ func (s *Sink) drop(ctx context.Context, tp connector.TopicPartition) {
 		f.halt.Store(true)
 		_ = s.land(ctx, f)
 	}
-	for _, b := range p.sent {
-		s.pending -= b.n
-	}
-	if p.open != nil {
-		s.pending -= p.open.n
+	for _, bs := range [][]*batch{p.sent, p.open} {
+		for _, b := range bs {
+			s.pending -= b.n
+		}
 	}
 	delete(s.parts, tp)
-	if n := len(s.parts); len(s.spare) > n {
+	if n := s.maxSpares(); len(s.spare) > n {
 		clear(s.spare[n:])
 		s.spare = s.spare[:n]
 	}
