@@ -64,10 +64,50 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("field %q: expected %s, got %s", e.Field, e.Want, e.Got)
 }
 
-// Decoder decodes events. Its zero value is ready; it reuses its parser,
-// so one Decoder is for one goroutine.
+// Decoder decodes events. Its zero value is ready; it reuses its parser
+// and its tables of repeated values, so one Decoder is for one goroutine.
 type Decoder struct {
 	p fastjson.Parser
+	// interned holds, for the fields whose values repeat (event_type,
+	// country, …), the values seen so far, so that a repeated value costs
+	// a map lookup instead of a new string. At most maxInterned values a
+	// field: past that, values are allocated as for any other field.
+	interned [NumFields]map[string]string
+}
+
+// maxInterned bounds each field's table of repeated values, so a field
+// that turns out to be unique per event costs a bounded amount of memory.
+const maxInterned = 4096
+
+// repetitive are the fields whose values come from a small set (a few
+// event types, countries, campaigns, user agents).
+var repetitive = func() (r [NumFields]bool) {
+	for _, i := range []int{FieldEventType, FieldPageCategory, FieldReferrer, FieldDeviceType, FieldCountry,
+		FieldCurrency, FieldUTMSource, FieldUTMMedium, FieldUTMCampaign, FieldUserAgent} {
+		r[i] = true
+	}
+	return r
+}()
+
+// str returns b as a string, from field i's table when the field is
+// repetitive.
+func (d *Decoder) str(i int, b []byte) string {
+	if !repetitive[i] || len(b) == 0 {
+		return string(b)
+	}
+	m := d.interned[i]
+	if s, ok := m[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if m == nil {
+		m = make(map[string]string)
+		d.interned[i] = m
+	}
+	if len(m) < maxInterned {
+		m[s] = s
+	}
+	return s
 }
 
 // Decode fills ev from value, a JSON object. It returns a *FieldError when
@@ -110,7 +150,7 @@ func (d *Decoder) Decode(value []byte, ev *Event) error {
 		if v.Type() == fastjson.TypeNull {
 			return
 		}
-		ferr = ev.set(i, key, v)
+		ferr = d.set(ev, i, key, v)
 	})
 	if ferr != nil {
 		return ferr
@@ -121,8 +161,8 @@ func (d *Decoder) Decode(value []byte, ev *Event) error {
 	return nil
 }
 
-// set stores v as known field i.
-func (ev *Event) set(i int, key []byte, v *fastjson.Value) error {
+// set stores v as known field i of ev.
+func (d *Decoder) set(ev *Event, i int, key []byte, v *fastjson.Value) error {
 	switch i {
 	case FieldTimestamp:
 		t, ok := parseTime(v)
@@ -147,7 +187,7 @@ func (ev *Event) set(i int, key []byte, v *fastjson.Value) error {
 		if err != nil {
 			return &FieldError{Field: string(key), Want: "a string", Got: describe(v)}
 		}
-		ev.Strings[i] = string(b)
+		ev.Strings[i] = d.str(i, b)
 	}
 	ev.Present |= 1 << uint(i)
 	return nil
@@ -158,6 +198,9 @@ func parseTime(v *fastjson.Value) (time.Time, bool) {
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
+		if t, ok := parseUTCMillis(b); ok {
+			return t, true
+		}
 		t, err := time.Parse(time.RFC3339Nano, string(b))
 		if err != nil {
 			return time.Time{}, false
@@ -171,6 +214,61 @@ func parseTime(v *fastjson.Value) (time.Time, bool) {
 		return time.UnixMilli(ms).UTC(), true
 	}
 	return time.Time{}, false
+}
+
+// parseUTCMillis reads the form nearly every producer writes,
+// 2006-01-02T15:04:05Z with no fraction or a fraction of up to nine
+// digits, without the allocation and generality of time.Parse. It reports
+// false for anything else (other zones, other lengths, out-of-range
+// fields), which parseTime then hands to time.Parse, so both accept and
+// reject the same strings.
+func parseUTCMillis(b []byte) (time.Time, bool) {
+	n := len(b)
+	if n < 20 || b[n-1] != 'Z' || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(from, to int) (int, bool) {
+		v := 0
+		for _, c := range b[from:to] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 7)
+	day, ok3 := num(8, 10)
+	hour, ok4 := num(11, 13)
+	minute, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return time.Time{}, false
+	}
+	nanos := 0
+	switch frac := b[19 : n-1]; {
+	case len(frac) == 0:
+	case frac[0] != '.' || len(frac) < 2 || len(frac) > 10:
+		return time.Time{}, false
+	default:
+		f, ok := num(20, n-1)
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			f *= 10
+		}
+		nanos = f
+	}
+	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
+	if t.Day() != day { // 31 April and the like: time.Parse rejects them
+		return time.Time{}, false
+	}
+	return t.Truncate(time.Millisecond), true
 }
 
 // parseInt reads a JSON integer, also written with an exponent or a zero

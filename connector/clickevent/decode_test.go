@@ -3,6 +3,7 @@ package clickevent
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,83 @@ func BenchmarkDecode(b *testing.B) {
 		if err := d.Decode(in, &ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestFastTimestampAgreesWithTimeParse checks the fast path for
+// 2006-01-02T15:04:05[.fraction]Z against time.Parse on edge cases: where
+// the fast path answers, time.Parse must give the same instant; where
+// time.Parse refuses, the fast path must too.
+func TestFastTimestampAgreesWithTimeParse(t *testing.T) {
+	cases := []string{
+		"2026-11-22T10:00:00Z", "2026-11-22T10:00:00.1Z", "2026-11-22T10:00:00.123Z", "2026-11-22T10:00:00.123456789Z",
+		"2026-11-22T10:00:00.1234567891Z", "2026-11-22T10:00:00.Z", "2026-02-29T10:00:00Z", "2028-02-29T10:00:00Z",
+		"2026-04-31T10:00:00Z", "2026-13-01T10:00:00Z", "2026-00-01T10:00:00Z", "2026-01-00T10:00:00Z",
+		"2026-01-01T24:00:00Z", "2026-01-01T23:60:00Z", "2026-01-01T23:59:60Z", "0000-01-01T00:00:00Z",
+		"2026-11-22t10:00:00z", "2026-11-22T10:00:00,5Z", "2026-11-22 10:00:00Z", "2026-11-22T10:00:00+01:00",
+		"2026-1-22T10:00:00Z", "2026-11-22T10:00:0xZ", "+026-11-22T10:00:00Z", "2026-11-22T10:00:00.12a4Z",
+		"2026-11-22T10:00:00.999999Z", "1900-01-01T00:00:00.000Z",
+	}
+	for _, c := range cases {
+		checkFastTimestamp(t, c)
+	}
+}
+
+func checkFastTimestamp(t *testing.T, s string) {
+	t.Helper()
+	want, err := time.Parse(time.RFC3339Nano, s)
+	got, ok := parseUTCMillis([]byte(s))
+	switch {
+	case ok && err != nil:
+		t.Errorf("%q: fast path accepted %v, time.Parse refuses: %v", s, got, err)
+	case ok && !got.Equal(want.UTC().Truncate(time.Millisecond)):
+		t.Errorf("%q: fast path %v, time.Parse %v", s, got, want)
+	case ok && got.Location() != time.UTC:
+		t.Errorf("%q: fast path result not in UTC", s)
+	}
+}
+
+func FuzzFastTimestamp(f *testing.F) {
+	for _, s := range []string{"2026-11-22T10:00:00.123Z", "2026-04-31T10:00:00Z", "2026-11-22T10:00:00.1234567891Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkFastTimestamp(t, s) })
+}
+
+// TestRepeatedValuesInterned decodes more distinct values of a repetitive
+// field than its table holds: every value reads back right, the table
+// stops growing at maxInterned, and a repeated value comes from it.
+func TestRepeatedValuesInterned(t *testing.T) {
+	var d Decoder
+	var ev Event
+	for i := range maxInterned + 100 {
+		in := fmt.Sprintf(`{"event_id":"e%d","country":"C%d","event_type":"click"}`, i, i)
+		if err := d.Decode([]byte(in), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ev.Strings[FieldCountry], fmt.Sprintf("C%d", i); got != want {
+			t.Fatalf("country = %q, want %q", got, want)
+		}
+		if got, want := ev.Strings[FieldEventID], fmt.Sprintf("e%d", i); got != want {
+			t.Fatalf("event_id = %q, want %q", got, want)
+		}
+	}
+	if n := len(d.interned[FieldCountry]); n != maxInterned {
+		t.Errorf("country table holds %d values, want the bound %d", n, maxInterned)
+	}
+	if d.interned[FieldEventID] != nil {
+		t.Error("event_id values (unique) were interned")
+	}
+	// The parser reuses its buffer: an interned value must not change
+	// when the next event is decoded.
+	first := ev.Strings[FieldEventType]
+	if err := d.Decode([]byte(`{"event_type":"purchase"}`), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if first != "click" || ev.Strings[FieldEventType] != "purchase" {
+		t.Errorf("event_type values %q, %q", first, ev.Strings[FieldEventType])
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = d.Decode([]byte(`{"event_type":"click","country":"C1"}`), &ev) }); n != 0 {
+		t.Errorf("decoding repeated values allocates %.0f times", n)
 	}
 }
