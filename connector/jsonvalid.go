@@ -1,9 +1,9 @@
 package connector
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math/bits"
+
+	"github.com/connectd/connectd/internal/jsonscan"
 )
 
 // validateJSON reports whether b is one well-formed JSON value, with the
@@ -153,7 +153,7 @@ func (s *jsonScanner) str() error {
 	b := s.b
 	i := s.i + 1 // after the opening quote
 	for {
-		i = skipPlain(b, i)
+		i = jsonscan.SkipPlain(b, i)
 		if i >= len(b) {
 			s.i = i
 			return s.errf("unterminated string")
@@ -192,36 +192,6 @@ func (s *jsonScanner) str() error {
 			return s.errf("control character in a string")
 		}
 	}
-}
-
-// skipPlain returns the index of the first byte at or after i that ends
-// or escapes a JSON string or may not appear in one ('"', '\\', below
-// 0x20), or len(b). It tests eight bytes at a time: strings are most of
-// a click event's bytes, and this check runs on every record.
-func skipPlain(b []byte, i int) int {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		// A byte of x is zero where w has '"', '\\' or a byte < 0x20
-		// (the classic "has zero byte" test, exact for the lowest hit).
-		q := w ^ ('"' * ones)
-		bs := w ^ ('\\' * ones)
-		hit := (q - ones) &^ q
-		hit |= (bs - ones) &^ bs
-		hit |= (w - 0x20*ones) &^ w
-		if hit &= highs; hit != 0 {
-			return i + bits.TrailingZeros64(hit)/8
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
-			return i
-		}
-	}
-	return i
 }
 
 func isHex(c byte) bool {

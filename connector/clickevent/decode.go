@@ -116,6 +116,15 @@ func (d *Decoder) str(i int, b []byte) string {
 // decides what a missing one means (the validate transform rejects it
 // before a sink sees it).
 func (d *Decoder) Decode(value []byte, ev *Event) error {
+	if d.decodeFast(value, ev) {
+		return nil
+	}
+	return d.decodeTree(value, ev)
+}
+
+// decodeTree decodes any value through fastjson's parse tree: every
+// shape of event, and every error.
+func (d *Decoder) decodeTree(value []byte, ev *Event) error {
 	*ev = Event{}
 	v, err := d.p.ParseBytes(value)
 	if err != nil {
