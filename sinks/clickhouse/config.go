@@ -56,9 +56,9 @@ type Config struct {
 	// AggregatingMergeTree table <events table>_pageviews_1m fed by a
 	// materialized view with per-minute partial states.
 	PageViewsRollup bool `config:"rollup.pageviews.enable" default:"false" doc:"with auto.create.tables, also create <table>_pageviews_1m (AggregatingMergeTree: countState, uniqState(user_id), sumState(revenue) per minute and page) fed by a materialized view"`
-	// BatchSize is the number of rows per INSERT: a partition's batch is
-	// cut when it holds this many rows or when the event day changes.
-	BatchSize int `config:"batch.size" default:"100000" min:"1" max:"1000000" doc:"rows per INSERT (one part each): a partition's batch is sent when it holds this many rows or the event day changes"`
+	// BatchSize is the number of rows per INSERT: a partition grows one
+	// batch per event day, cut when it holds this many rows.
+	BatchSize int `config:"batch.size" default:"100000" min:"1" max:"1000000" doc:"rows per INSERT (one part each): a partition grows one batch per event day, sent when it holds this many rows"`
 	// FlushInterval is the age (wall clock since its first row) at which
 	// a partial batch is sent at the next offset flush. Zero sends every
 	// partial batch at every flush.

@@ -19,29 +19,46 @@
 //
 // # Exactly once
 //
-//   - Batches are cut per partition at deterministic points: batch.size
-//     rows, and wherever the event day (the table partition) changes, so
-//     each INSERT is one block into one partition: one part, atomic.
-//     A partial batch is also sent when it is older than
-//     flush.interval.ms at a Flush, or when buffer.max.rows is reached.
+//   - A partition grows one batch per event day (the table partition):
+//     a record goes to the batch of its day, so each INSERT is one block
+//     into one partition: one part, atomic. Late events of yesterday
+//     arriving after midnight fill a batch of their own instead of
+//     cutting today's into small INSERTs. A batch is cut at batch.size
+//     rows; a partial one when it is older than flush.interval.ms at a
+//     Flush, when buffer.max.rows is reached, or, when a record of a
+//     fifth day arrives while four grow (maxOpenDays), the one whose
+//     first row is the oldest. Results batches have no day: one grows.
+//     A batch's rows are not consecutive offsets: it holds every
+//     accepted record of its day between its first and last offsets
+//     that is in no other batch.
 //   - Each INSERT carries insert_deduplication_token =
 //     <connector>/<topic>/<partition>/<first>-<last> (plus /reset-<epoch>
 //     after an offset reset), and deduplicate_blocks_in_dependent_
 //     materialized_views=1, so an INSERT retried after an unknown outcome
 //     is dropped by the server, also in materialized views.
-//   - A partition's batches are sent in order, one at a time (the next
-//     only after ClickHouse acknowledged the one before), so what the
-//     table holds for a partition at and after any offset is a gap-free
-//     run of whole batches. Open asks the table for the highest _offset at
-//     or after the resume offset and Write skips records up to it: a
-//     restarted task never rebuilds a batch overlapping stored rows, and
-//     no state outside the table can disagree with it. Partial batches are
-//     safe for the same reason. Open does not seek past those records:
-//     the framework must transform them again, since the dead letters of
-//     invalid ones among them are committed with the Kafka offsets, not
-//     with the rows (seeking lost them after a SIGKILL).
-//   - Flush reports, per partition, the first offset of a row ClickHouse
-//     has not acknowledged.
+//   - A partition's batches are sent in the order they were cut, one at
+//     a time (the next only after ClickHouse acknowledged the one
+//     before), so the table holds whole batches. With several days
+//     growing, that order is not offset order: what the table holds at
+//     and after the resume offset need not be a prefix of the records
+//     that follow it. So Open reads the exact offsets stored at and after
+//     the resume offset, as ranges of consecutive offsets (gaps and
+//     islands in SQL: memory goes with the number of ranges), and Write
+//     skips exactly those, moving a cursor over the ranges as offsets
+//     advance and freeing them once passed. Every other record is taken
+//     again: added to a batch, or rejected again, so its dead letter is
+//     written again. A restarted task never rebuilds a batch overlapping
+//     stored rows, and no state outside the table can disagree with it.
+//     A rebuilt batch never starts at a stored offset, so its token is
+//     not that of a stored batch. Partial batches are safe for the same
+//     reasons. Open does not seek past stored records: the framework
+//     must transform them again, since the dead letters of invalid ones
+//     among them are committed with the Kafka offsets, not with the rows
+//     (seeking lost them after a SIGKILL).
+//   - Flush reports, per partition, the lowest first offset over the
+//     batches ClickHouse has not acknowledged (queued, in flight or
+//     growing); with none, the offset after the last record Write was
+//     handed. Every record below it is stored or was rejected.
 //   - ResetOffsets (a backfill) records a new epoch in the
 //     connectd_offset_resets table and deletes nothing. The next Open of
 //     the partition deletes its rows at and after the resume offset
@@ -49,8 +66,8 @@
 //     and uses the epoch in its tokens, so the re-inserted batches are
 //     not mistaken for the deleted ones.
 //   - For the window stage's rollup partition, whose resume offset the
-//     framework does not move, the same highest-stored-offset rule makes
-//     Write skip rollups already stored.
+//     framework does not move, the same stored offsets make Write skip
+//     rollups already stored.
 //
 // # Errors
 //
@@ -61,7 +78,8 @@
 // MEMORY_LIMIT_EXCEEDED are retryable; Write takes no record while the
 // buffer (batches in flight and queued included) holds buffer.max.rows and
 // ClickHouse refuses them, so memory stays bounded (sent batches are
-// emptied and kept for reuse, at most one per open partition) and the
+// emptied and kept for reuse, at most one per growing batch, or one per
+// open partition when that is more) and the
 // framework's retry log says why. Schema mismatches and missing tables
 // (auto.create.tables=false) fail the task naming the table, the column
 // and the key.
@@ -79,7 +97,11 @@
 // sink's state belongs to that goroutine. INSERTs run beside it, so that
 // the task goes on consuming and decoding while ClickHouse stores a batch:
 //
-//   - A cut batch is queued on its partition (partition.sent). launch
+//   - A partition's growing batches (partition.open, one per event day)
+//     and the stored offsets Open read (partition.stored, whose cursor
+//     Write moves) belong to the sink's goroutine alone. A cut batch
+//     leaves the growing ones and
+//     is queued on its partition (partition.sent), in cut order. launch
 //     starts a flight, a goroutine that INSERTs the batches queued on one
 //     partition at that moment, in order, one at a time, stopping at the
 //     first failure; partitions with the oldest batches first, while
@@ -99,8 +121,10 @@
 //     without waiting (pump), except where they must wait (drain): Write
 //     at buffer.max.rows, and Flush with flush.interval.ms 0, which then
 //     reports everything Write took. With flush.interval.ms > 0, Flush
-//     waits for no INSERT: it reports what was acknowledged, and a
-//     batch's offsets are committed by the first Flush after its INSERT.
+//     waits for no INSERT: it reports up to the lowest first offset of
+//     a batch not acknowledged, and a batch's offsets are committed by
+//     the first Flush after its INSERT and those of every batch with a
+//     lower first offset, growing batches of other days included.
 //   - Every flight ends in land, and every path that forgets a partition
 //     (Close, a repeated Open) or the connection (Stop) lands the
 //     partition's flights first: no row of a revoked partition reaches
