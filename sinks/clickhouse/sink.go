@@ -42,7 +42,7 @@ type Sink struct {
 	ev      clickevent.Event
 	res     result
 	// spare are sent events batches kept for reuse, at most one per
-	// open batch (see recycle).
+	// growing batch, or per open partition when that is more (maxSpares).
 	spare []*batch
 	// flights are the INSERTs in progress, each of another partition;
 	// scratches are the idle flights' scratch slices, for reuse.
