@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/connectd/connectd/connector"
@@ -22,6 +23,7 @@ func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	seed := fs.Int64("seed", 1, "selects the stream: equal flags give byte-identical events")
 	startTime := fs.String("start-time", "", "event time of the first event, RFC3339 (default: now)")
 	badRatio := fs.Float64("bad-record-ratio", 0, "fraction of deliberately bad events, 0 to 1")
+	badKinds := fs.String("bad-record-kinds", "", "kinds of bad events, comma-separated (malformed, missing_field, wrong_type, out_of_order, late, duplicate_id); empty: all")
 	batch := fs.Int("batch", 10_000, "events per transaction")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -41,7 +43,14 @@ func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if rate == 0 {
 		rate = 1000
 	}
-	engine, err := generator.NewEngine(generator.Options{Seed: *seed, Users: *users, Start: start, EventsPerSecond: rate, BadRecordRatio: *badRatio})
+	var kinds []generator.BadKind
+	if *badKinds != "" {
+		var err error
+		if kinds, err = generator.ParseBadKinds(strings.Split(*badKinds, ",")); err != nil {
+			return usageError{"--bad-record-kinds: " + err.Error()}
+		}
+	}
+	engine, err := generator.NewEngine(generator.Options{Seed: *seed, Users: *users, Start: start, EventsPerSecond: rate, BadRecordRatio: *badRatio, BadKindsUsed: kinds})
 	if err != nil {
 		return usageError{err.Error()}
 	}

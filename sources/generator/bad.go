@@ -1,6 +1,11 @@
 package generator
 
-import "strconv"
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
 
 // BadKind says how a generated event is deliberately bad. Invalid kinds
 // (malformed, missing_field, wrong_type) are records a validator must
@@ -68,4 +73,36 @@ func BadKinds() []BadKind {
 		out = append(out, k)
 	}
 	return out
+}
+
+// ParseBadKind returns the kind named name (as String writes it), or an
+// error listing the names of BadKinds.
+func ParseBadKind(name string) (BadKind, error) {
+	for _, k := range BadKinds() {
+		if badKindNames[k] == name {
+			return k, nil
+		}
+	}
+	names := make([]string, 0, numBadKinds-1)
+	for _, k := range BadKinds() {
+		names = append(names, badKindNames[k])
+	}
+	return BadNone, fmt.Errorf("%q is not a kind of bad event; use %s", name, strings.Join(names, ", "))
+}
+
+// ParseBadKinds parses a list of kind names (surrounding spaces ignored)
+// into Options.BadKindsUsed, refusing unknown and repeated names.
+func ParseBadKinds(names []string) ([]BadKind, error) {
+	var kinds []BadKind
+	for _, name := range names {
+		k, err := ParseBadKind(strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(kinds, k) {
+			return nil, fmt.Errorf("%q is listed twice", name)
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -44,9 +45,22 @@ type Options struct {
 	// millisecond), whatever the wall clock does. At least 1.
 	EventsPerSecond int
 	// BadRecordRatio is the fraction of events, 0 to 1, that are
-	// deliberately bad; each bad event is one of the BadKinds, chosen
+	// deliberately bad; each bad event is one of BadKindsUsed, chosen
 	// uniformly.
 	BadRecordRatio float64
+	// BadKindsUsed are the kinds bad events are drawn from, each once;
+	// empty means all of BadKinds(). A stream of all kinds is the same
+	// whether they are listed or not. A duplicate_id event with no valid
+	// event before it to copy is out_of_order instead, listed or not.
+	BadKindsUsed []BadKind
+}
+
+// badKinds returns the kinds bad events are drawn from.
+func (o Options) badKinds() []BadKind {
+	if len(o.BadKindsUsed) == 0 {
+		return BadKinds()
+	}
+	return o.BadKindsUsed
 }
 
 // Validate reports what is wrong with o, naming the field.
@@ -66,6 +80,17 @@ func (o Options) Validate() error {
 	}
 	if !(o.BadRecordRatio >= 0 && o.BadRecordRatio <= 1) {
 		errs = append(errs, fmt.Errorf("BadRecordRatio is %v; it must be between 0 and 1", o.BadRecordRatio))
+	}
+	var seen [numBadKinds]bool
+	for _, k := range o.BadKindsUsed {
+		switch {
+		case k == BadNone || k >= numBadKinds:
+			errs = append(errs, fmt.Errorf("BadKindsUsed holds %v; it may hold only the kinds of BadKinds()", k))
+		case seen[k]:
+			errs = append(errs, fmt.Errorf("BadKindsUsed holds %v twice", k))
+		default:
+			seen[k] = true
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -221,6 +246,7 @@ type Engine struct {
 
 	badThreshold uint64 // an event is bad when its hash is below this
 	allBad       bool
+	kinds        []BadKind // what a bad event may be (Options.badKinds)
 
 	slots   []session
 	nextSeq uint64
@@ -254,6 +280,7 @@ func NewEngine(o Options) (*Engine, error) {
 		eps:     int64(o.EventsPerSecond),
 	}
 	e.rng = newRNG(e.key)
+	e.kinds = o.badKinds()
 	switch r := o.BadRecordRatio; {
 	case r >= 1:
 		e.allBad = true
@@ -310,6 +337,13 @@ func streamKey(o Options) uint64 {
 	k := mix64(uint64(o.Seed) ^ 0x243f6a8885a308d3)
 	for _, v := range []uint64{uint64(o.Users), uint64(o.FirstUser), uint64(o.Start.UnixMilli()), uint64(o.EventsPerSecond), math.Float64bits(o.BadRecordRatio)} {
 		k = mix64(k ^ v)
+	}
+	if kinds := o.badKinds(); !slices.Equal(kinds, BadKinds()) {
+		// Only a choice other than every kind changes the key, so
+		// streams of all kinds stay as they were.
+		for _, kind := range kinds {
+			k = mix64(k ^ (0x9e3779b97f4a7c15 + uint64(kind)))
+		}
 	}
 	return k
 }
@@ -521,7 +555,7 @@ func (e *Engine) rawKind(n int64) BadKind {
 	if !e.allBad && (e.badThreshold == 0 || hash64(e.key, uint64(n), saltBad) >= e.badThreshold) {
 		return BadNone
 	}
-	return BadKind(1 + below(hash64(e.key, uint64(n), saltBadKind), uint64(numBadKinds-1)))
+	return e.kinds[below(hash64(e.key, uint64(n), saltBadKind), uint64(len(e.kinds)))]
 }
 
 // Salts name the purposes of hash64 draws.

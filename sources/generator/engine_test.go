@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -776,7 +777,7 @@ func TestOptionsValidate(t *testing.T) {
 func TestForTaskSharesUsersAndRate(t *testing.T) {
 	o := Options{Seed: 1, Users: 10, FirstUser: 100, Start: testStart, EventsPerSecond: 7}
 	same, err := o.ForTask(0, 1)
-	if err != nil || same != o {
+	if err != nil || !reflect.DeepEqual(same, o) {
 		t.Fatalf("ForTask(0, 1) = %+v, %v; want the options unchanged", same, err)
 	}
 	wantUsers := [][2]int{{100, 4}, {104, 3}, {107, 3}} // first user, users
@@ -818,5 +819,49 @@ func TestEventTypesListsTheFunnel(t *testing.T) {
 	got[0] = "changed"
 	if EventTypes()[0] != "page_view" {
 		t.Error("EventTypes returns the package's own table")
+	}
+}
+
+// TestBadKindsUsed draws bad events from a chosen set of kinds: only
+// those appear, about equally often; listing every kind gives the very
+// stream of the default; bad choices are refused by name.
+func TestBadKindsUsed(t *testing.T) {
+	o := Options{Seed: 9, Users: 1000, Start: testStart, EventsPerSecond: 50, BadRecordRatio: 0.3,
+		BadKindsUsed: []BadKind{BadMalformed, BadLate}}
+	counts := map[BadKind]int{}
+	for _, ev := range generate(t, o, 20000) {
+		counts[ev.Bad]++
+	}
+	if len(counts) != 3 || counts[BadMalformed] < 2700 || counts[BadLate] < 2700 {
+		t.Errorf("kinds drawn: %v; want only none, malformed and late, about 3000 of each bad kind", counts)
+	}
+
+	all := o
+	all.BadKindsUsed = BadKinds()
+	dflt := o
+	dflt.BadKindsUsed = nil
+	a, d := generate(t, all, 2000), generate(t, dflt, 2000)
+	for i := range a {
+		if string(a[i].Value) != string(d[i].Value) {
+			t.Fatalf("event %d differs when every kind is listed:\n%s\n%s", i, a[i].Value, d[i].Value)
+		}
+	}
+
+	for _, tc := range []struct {
+		kinds []BadKind
+		want  string
+	}{
+		{[]BadKind{BadNone}, "only the kinds of BadKinds()"},
+		{[]BadKind{BadLate, BadLate}, "late twice"},
+		{[]BadKind{numBadKinds}, "only the kinds"},
+	} {
+		o := o
+		o.BadKindsUsed = tc.kinds
+		if _, err := NewEngine(o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("BadKindsUsed %v: NewEngine error %v, want %q", tc.kinds, err, tc.want)
+		}
+	}
+	if _, err := ParseBadKind("dup"); err == nil || !strings.Contains(err.Error(), "duplicate_id") {
+		t.Errorf("ParseBadKind(dup) = %v, want an error listing the names", err)
 	}
 }

@@ -49,6 +49,7 @@ type Config struct {
 	Seed            int64     `config:"seed" default:"1" doc:"selects the stream: equal configs give byte-identical events"`
 	StartTime       time.Time `config:"start.time" doc:"event time of the first event (RFC3339); empty: the time the connector first started, kept in the source offsets so a restart gives the same events"`
 	BadRecordRatio  float64   `config:"bad.record.ratio" default:"0" min:"0" max:"1" doc:"fraction of deliberately bad events: malformed, missing field, wrong type (rejected by validation), out of order, late, duplicate event_id (valid)"`
+	BadRecordKinds  []string  `config:"bad.record.kinds" doc:"which kinds of bad events to make, comma-separated, drawn uniformly: malformed, missing_field, wrong_type, out_of_order, late, duplicate_id; empty: all of them"`
 	BatchSize       int       `config:"batch.size" default:"1000" min:"1" max:"1000000" doc:"most records one poll returns"`
 }
 
@@ -63,8 +64,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, &connector.ConfigError{Key: "start.time", Message: fmt.Sprintf("%q is out of range: give a time from 1971 to 9999, or leave it empty to start when the connector first runs", c.StartTime.Format(time.RFC3339))})
 		}
 	}
+	if _, err := c.badKinds(); err != nil {
+		errs = append(errs, &connector.ConfigError{Key: "bad.record.kinds", Message: err.Error()})
+	}
 	return errors.Join(errs...)
 }
+
+// badKinds parses bad.record.kinds.
+func (c *Config) badKinds() ([]BadKind, error) { return ParseBadKinds(c.BadRecordKinds) }
 
 // checkTopic returns what is wrong with a Kafka topic name, or "".
 func checkTopic(t string) string {
@@ -118,7 +125,11 @@ func NewSource(cfg *Config, info connector.TaskInfo) (*Source, error) {
 	if rate == 0 {
 		rate = nominalRate
 	}
-	whole := Options{Seed: cfg.Seed, Users: cfg.Users, EventsPerSecond: rate, BadRecordRatio: cfg.BadRecordRatio}
+	kinds, err := cfg.badKinds()
+	if err != nil {
+		return nil, &connector.ConfigError{Key: "bad.record.kinds", Message: err.Error()}
+	}
+	whole := Options{Seed: cfg.Seed, Users: cfg.Users, EventsPerSecond: rate, BadRecordRatio: cfg.BadRecordRatio, BadKindsUsed: kinds}
 	opts, err := whole.ForTask(info.TaskID, tasks)
 	if err != nil {
 		return nil, fmt.Errorf("generator: %w; lower tasks.max or raise users and events.per.second", err)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -379,7 +381,7 @@ func TestPluginParsesConnectorConfigs(t *testing.T) {
 	}
 	got := *cc.PluginConfig.(*Config)
 	want := Config{Topic: "clickstream.raw", EventsPerSecond: 2000, Users: 5000, Seed: 42, BadRecordRatio: 0.002, BatchSize: 1000}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded %+v, want %+v", got, want)
 	}
 	src, err := cc.Plugin.NewSource(cc.PluginConfig, connector.TaskInfo{Connector: cc.Name, TaskID: 0, TasksMax: 1})
@@ -403,6 +405,29 @@ func TestPluginParsesConnectorConfigs(t *testing.T) {
 		_, err := r.Parse("g", raw)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%s: Parse = %v\nwant %s", tc.key, tc.value, err, tc.want)
+		}
+	}
+}
+
+// TestBadRecordKindsKey checks bad.record.kinds: names are parsed, an
+// unknown or repeated one is refused naming the key.
+func TestBadRecordKindsKey(t *testing.T) {
+	r := connector.NewRegistry()
+	if err := r.Register(Plugin()); err != nil {
+		t.Fatal(err)
+	}
+	base := `{"name": "g", "config": {"connector.class": "generator", "bad.record.ratio": "0.1", "bad.record.kinds": %q}}`
+	cc, err := r.ParseJSON([]byte(fmt.Sprintf(base, "malformed, late")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kinds, err := cc.PluginConfig.(*Config).badKinds(); err != nil || !reflect.DeepEqual(kinds, []BadKind{BadMalformed, BadLate}) {
+		t.Errorf("kinds = %v, %v", kinds, err)
+	}
+	for _, v := range []string{"malformed,bogus", "late,late"} {
+		_, err := r.ParseJSON([]byte(fmt.Sprintf(base, v)))
+		if err == nil || !strings.Contains(err.Error(), "bad.record.kinds") {
+			t.Errorf("bad.record.kinds=%q: error %v, want one naming the key", v, err)
 		}
 	}
 }
