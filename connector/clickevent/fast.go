@@ -8,11 +8,12 @@ import (
 )
 
 // decodeFast decodes the common shape of an event in one pass over its
-// bytes, with no parse tree: one JSON object whose keys are all known
-// fields, each once, with no escapes in keys or string values, strings
-// where strings belong, integers for duration_ms, numbers for revenue,
-// and timestamps of the form parseUTCMillis reads. It reports false, with
-// ev in any state, for anything else (unknown fields, nulls, escapes,
+// bytes, with no parse tree: one JSON object with no escapes in keys or
+// string values, known fields each once, strings where strings belong,
+// integers for duration_ms, numbers for revenue, timestamps of the form
+// parseUTCMillis reads, and unknown fields with scalar values (kept in
+// Extra as written). It reports false, with ev in any state, for anything
+// else (nulls in known fields, objects or arrays in unknown ones, escapes,
 // malformed input, values of the wrong kind), and Decode then decodes the
 // value the general way, which also words the errors. So the fast path
 // decides nothing on its own: on what it accepts it must agree with the
@@ -35,8 +36,9 @@ func (d *Decoder) decodeFast(b []byte, ev *Event) bool {
 		if end >= len(b) || b[end] != '"' {
 			return false
 		}
+		key := b[i : end+1] // with its quotes
 		f := fieldIndexBytes(b[i+1 : end])
-		if f < 0 || ev.Present.Has(f) {
+		if f >= 0 && ev.Present.Has(f) {
 			return false
 		}
 		i = jsonscan.SkipWS(b, end+1)
@@ -46,6 +48,38 @@ func (d *Decoder) decodeFast(b []byte, ev *Event) bool {
 		i = jsonscan.SkipWS(b, i+1)
 		if i >= len(b) {
 			return false
+		}
+		if f < 0 {
+			// An unknown field goes to Extra as it is, when it is a
+			// scalar written the way the general path writes it back: a
+			// string with no escapes, a number, true, false or null.
+			end := scalarEnd(b, i)
+			if end < 0 {
+				return false
+			}
+			if ev.Extra == nil {
+				ev.Extra = append(make([]byte, 0, 64), '{')
+			} else {
+				ev.Extra = append(ev.Extra, ',')
+			}
+			ev.Extra = append(append(append(ev.Extra, key...), ':'), b[i:end]...)
+			i = jsonscan.SkipWS(b, end)
+			if i >= len(b) {
+				return false
+			}
+			switch b[i] {
+			case ',':
+				i = jsonscan.SkipWS(b, i+1)
+				continue
+			case '}':
+				if jsonscan.SkipWS(b, i+1) != len(b) {
+					return false
+				}
+				ev.Extra = append(ev.Extra, '}')
+				return true
+			default:
+				return false
+			}
 		}
 		switch f {
 		case FieldDurationMS, FieldRevenue:
@@ -100,9 +134,41 @@ func (d *Decoder) decodeFast(b []byte, ev *Event) bool {
 		case ',':
 			i = jsonscan.SkipWS(b, i+1)
 		case '}':
-			return jsonscan.SkipWS(b, i+1) == len(b)
+			if jsonscan.SkipWS(b, i+1) != len(b) {
+				return false
+			}
+			if ev.Extra != nil {
+				ev.Extra = append(ev.Extra, '}')
+			}
+			return true
 		default:
 			return false
 		}
 	}
+}
+
+// scalarEnd returns the end of the JSON scalar at b[i] when it is a
+// string with no escapes, a number, true, false or null, and -1 for
+// anything else.
+func scalarEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		end := jsonscan.SkipPlain(b, i+1)
+		if end >= len(b) || b[end] != '"' {
+			return -1
+		}
+		return end + 1
+	case 't', 'f', 'n':
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+				return i + len(lit)
+			}
+		}
+		return -1
+	}
+	end, _, ok := jsonscan.Number(b, i)
+	if !ok {
+		return -1
+	}
+	return end
 }

@@ -24,6 +24,14 @@ var fastSeeds = []string{
 	`{"timestamp":1790000000000}`,
 	"{\"event_id\":\"a\x01b\"}",
 	"{\"event_id\":\"\xff\xfe\"}",
+	`{"event_id":"e1","url":"https://shop/p/1","device":"mobile","n":-1.5e3,"ok":true,"no":false,"x":null,"country":"DE"}`,
+	`{"url":"a<b>&é日本"}`,
+	`{"a":{"b":1}}`,
+	`{"a":[1, 2]}`,
+	`{"a":"x\"y"}`,
+	`{"a":1,"a":2}`,
+	`{"a":nul}`,
+	`{"a":01}`,
 }
 
 // TestFastPathTaken makes sure the shapes producers write are decoded
@@ -32,7 +40,7 @@ var fastSeeds = []string{
 func TestFastPathTaken(t *testing.T) {
 	var d Decoder
 	var ev Event
-	for _, s := range fastSeeds[:2] {
+	for _, s := range append(fastSeeds[:2:2], fastSeeds[17]) {
 		if !d.decodeFast([]byte(s), &ev) {
 			t.Errorf("%s: not decoded by the fast path", s)
 		}
