@@ -113,6 +113,9 @@ type partition struct {
 	// results partition has one at most), at most maxOpenDays.
 	sent []*batch
 	open []*batch
+	// lastCut is the number of rows of the last batch cut, the room a
+	// new batch is given.
+	lastCut int
 }
 
 // unacked returns the lowest first offset over p's batches ClickHouse
@@ -601,7 +604,7 @@ func (s *Sink) add(p *partition, rec *connector.Record) error {
 		if p.tbl.kind == kindResults {
 			b = newBatch(kindResults, 0, rec.Offset, 0, s.now())
 		} else {
-			b = s.newEventsBatch(rec.Offset, day)
+			b = s.newEventsBatch(rec.Offset, day, p.lastCut)
 		}
 		p.open = append(p.open, b)
 	}
@@ -618,8 +621,11 @@ func (s *Sink) add(p *partition, rec *connector.Record) error {
 }
 
 // newEventsBatch returns an empty events batch starting at off: a spare
-// one when there is one (its columns already grown), else a new one.
-func (s *Sink) newEventsBatch(off, day int64) *batch {
+// one when there is one (its columns already grown), else a new one
+// with room for rows rows (the size of the partition's last batch: a busy
+// partition's columns are allocated once instead of grown by copying),
+// between 4096 and batch.size.
+func (s *Sink) newEventsBatch(off, day int64, rows int) *batch {
 	if n := len(s.spare); n > 0 {
 		b := s.spare[n-1]
 		s.spare[n-1] = nil
@@ -627,7 +633,7 @@ func (s *Sink) newEventsBatch(off, day int64) *batch {
 		b.start(off, day, s.now())
 		return b
 	}
-	return newBatch(kindEvents, min(s.cfg.BatchSize, 4096), off, day, s.now())
+	return newBatch(kindEvents, min(s.cfg.BatchSize, max(rows, 4096)), off, day, s.now())
 }
 
 // maxSpares is how many sent batches are kept for reuse: one per open
@@ -656,6 +662,7 @@ func (s *Sink) cut(p *partition, b *batch) {
 	p.open = slices.DeleteFunc(p.open, func(o *batch) bool { return o == b })
 	if b.n > 0 {
 		p.sent = append(p.sent, b)
+		p.lastCut = b.n
 	}
 }
 
