@@ -37,10 +37,6 @@ func (d *Decoder) decodeFast(b []byte, ev *Event) bool {
 			return false
 		}
 		key := b[i : end+1] // with its quotes
-		f := fieldIndexBytes(b[i+1 : end])
-		if f >= 0 && ev.Present.Has(f) {
-			return false
-		}
 		i = jsonscan.SkipWS(b, end+1)
 		if i >= len(b) || b[i] != ':' {
 			return false
@@ -49,83 +45,9 @@ func (d *Decoder) decodeFast(b []byte, ev *Event) bool {
 		if i >= len(b) {
 			return false
 		}
-		if f < 0 {
-			// An unknown field goes to Extra as it is, when it is a
-			// scalar written the way the general path writes it back: a
-			// string with no escapes, a number, true, false or null.
-			end := scalarEnd(b, i)
-			if end < 0 {
-				return false
-			}
-			if ev.Extra == nil {
-				ev.Extra = append(make([]byte, 0, 64), '{')
-			} else {
-				ev.Extra = append(ev.Extra, ',')
-			}
-			ev.Extra = append(append(append(ev.Extra, key...), ':'), b[i:end]...)
-			i = jsonscan.SkipWS(b, end)
-			if i >= len(b) {
-				return false
-			}
-			switch b[i] {
-			case ',':
-				i = jsonscan.SkipWS(b, i+1)
-				continue
-			case '}':
-				if jsonscan.SkipWS(b, i+1) != len(b) {
-					return false
-				}
-				ev.Extra = append(ev.Extra, '}')
-				return true
-			default:
-				return false
-			}
+		if i = d.fastField(b, i, key, ev); i < 0 {
+			return false
 		}
-		switch f {
-		case FieldDurationMS, FieldRevenue:
-			end, float, ok := jsonscan.Number(b, i)
-			if !ok {
-				return false
-			}
-			if f == FieldDurationMS {
-				// At most 18 digits: no overflow to check.
-				if float || end-i > 18 {
-					return false
-				}
-				n, err := strconv.ParseInt(string(b[i:end]), 10, 64)
-				if err != nil {
-					return false
-				}
-				ev.DurationMS = n
-			} else {
-				x, err := strconv.ParseFloat(string(b[i:end]), 64)
-				if err != nil || math.IsInf(x, 0) {
-					return false
-				}
-				ev.Revenue = x
-			}
-			i = end
-		default:
-			if b[i] != '"' {
-				return false
-			}
-			end := jsonscan.SkipPlain(b, i+1)
-			if end >= len(b) || b[end] != '"' {
-				return false
-			}
-			val := b[i+1 : end]
-			if f == FieldTimestamp {
-				t, ok := parseUTCMillis(val)
-				if !ok {
-					return false
-				}
-				ev.Time = t
-			} else {
-				ev.Strings[f] = d.str(f, val)
-			}
-			i = end + 1
-		}
-		ev.Present |= 1 << uint(f)
 		i = jsonscan.SkipWS(b, i)
 		if i >= len(b) {
 			return false
@@ -145,6 +67,76 @@ func (d *Decoder) decodeFast(b []byte, ev *Event) bool {
 			return false
 		}
 	}
+}
+
+// fastField reads the value at b[i] of the field whose quoted key is key
+// into ev, and returns the index after it, or -1 where decodeFast gives
+// up (see there).
+func (d *Decoder) fastField(b []byte, i int, key []byte, ev *Event) int {
+	f := fieldIndexBytes(key[1 : len(key)-1])
+	if f < 0 {
+		// An unknown field goes to Extra as it is, when it is a scalar
+		// written the way the general path writes it back: a string with
+		// no escapes, a number, true, false or null.
+		end := scalarEnd(b, i)
+		if end < 0 {
+			return -1
+		}
+		if ev.Extra == nil {
+			ev.Extra = append(make([]byte, 0, 64), '{')
+		} else {
+			ev.Extra = append(ev.Extra, ',')
+		}
+		ev.Extra = append(append(append(ev.Extra, key...), ':'), b[i:end]...)
+		return end
+	}
+	if ev.Present.Has(f) {
+		return -1
+	}
+	ev.Present |= 1 << uint(f)
+	switch f {
+	case FieldDurationMS, FieldRevenue:
+		end, float, ok := jsonscan.Number(b, i)
+		if !ok {
+			return -1
+		}
+		if f == FieldRevenue {
+			x, err := strconv.ParseFloat(string(b[i:end]), 64)
+			if err != nil || math.IsInf(x, 0) {
+				return -1
+			}
+			ev.Revenue = x
+			return end
+		}
+		// At most 18 digits: no overflow to check.
+		if float || end-i > 18 {
+			return -1
+		}
+		n, err := strconv.ParseInt(string(b[i:end]), 10, 64)
+		if err != nil {
+			return -1
+		}
+		ev.DurationMS = n
+		return end
+	}
+	if b[i] != '"' {
+		return -1
+	}
+	end := jsonscan.SkipPlain(b, i+1)
+	if end >= len(b) || b[end] != '"' {
+		return -1
+	}
+	val := b[i+1 : end]
+	if f != FieldTimestamp {
+		ev.Strings[f] = d.str(f, val)
+		return end + 1
+	}
+	t, ok := parseUTCMillis(val)
+	if !ok {
+		return -1
+	}
+	ev.Time = t
+	return end + 1
 }
 
 // scalarEnd returns the end of the JSON scalar at b[i] when it is a
