@@ -17,8 +17,13 @@ type Backoff struct {
 	Max     time.Duration
 	Timeout time.Duration
 	Logger  *slog.Logger
-	// OnRetry, when set, is called before each wait (for metrics and status).
-	OnRetry func(err error, wait time.Duration)
+	// OnRetry, when set, is called before each wait (for metrics and
+	// status) with what Do was given, the number of the attempt that
+	// failed (1 for the first), its error and the wait before the next.
+	OnRetry func(what string, attempt int, err error, wait time.Duration)
+	// OnEnd, when set, is called when a Do that called OnRetry returns,
+	// whatever it returns: the operation is no longer being retried.
+	OnEnd func()
 }
 
 // NewBackoff returns the backoff a connector's errors.retry.* keys ask for.
@@ -31,6 +36,12 @@ func NewBackoff(c CommonConfig, logger *slog.Logger) Backoff {
 // and in the error returned after giving up.
 func (b Backoff) Do(ctx context.Context, what string, op func() error) error {
 	start := time.Now()
+	retried := false
+	defer func() {
+		if retried && b.OnEnd != nil {
+			b.OnEnd()
+		}
+	}()
 	delay := b.Initial
 	if delay <= 0 {
 		delay = 100 * time.Millisecond
@@ -62,8 +73,9 @@ func (b Backoff) Do(ctx context.Context, what string, op func() error) error {
 		if b.Logger != nil {
 			b.Logger.Warn("retrying", "op", what, "attempt", attempt, "wait", wait.Round(time.Millisecond), "err", err)
 		}
+		retried = true
 		if b.OnRetry != nil {
-			b.OnRetry(err, wait)
+			b.OnRetry(what, attempt, err, wait)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -172,7 +172,11 @@ func NewSinkTask(p SinkTaskParams) (*SinkTask, error) {
 		t.win = newWindowStage(p.Config.Window, log)
 	}
 	t.backoff = NewBackoff(p.Config.Common, log)
-	t.backoff.OnRetry = func(error, time.Duration) { p.Metrics.Retries.Add(1) }
+	t.backoff.OnRetry = func(what string, attempt int, err error, wait time.Duration) {
+		p.Metrics.Retries.Add(1)
+		p.Metrics.NoteRetry(what, attempt, err, wait)
+	}
+	t.backoff.OnEnd = p.Metrics.NoteRetryEnd
 	return t, nil
 }
 

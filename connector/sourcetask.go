@@ -68,7 +68,11 @@ func NewSourceTask(p SourceTaskParams) (*SourceTask, error) {
 	}
 	t := &SourceTask{p: p, log: log, src: src, ensured: map[string]bool{}, offsets: map[string]sourcePosition{}}
 	t.backoff = NewBackoff(p.Config.Common, log)
-	t.backoff.OnRetry = func(error, time.Duration) { p.Metrics.Retries.Add(1) }
+	t.backoff.OnRetry = func(what string, attempt int, err error, wait time.Duration) {
+		p.Metrics.Retries.Add(1)
+		p.Metrics.NoteRetry(what, attempt, err, wait)
+	}
+	t.backoff.OnEnd = p.Metrics.NoteRetryEnd
 	return t, nil
 }
 

@@ -46,7 +46,9 @@ const (
 type TaskStatus struct {
 	ID    int
 	State State
-	// Trace is the error that failed the task, when State is FAILED.
+	// Trace is the error that failed the task, when State is FAILED; for
+	// a RUNNING task, what it is retrying, since when and why (the store
+	// is down or refuses: see connector.RetryState), else empty.
 	Trace    string
 	WorkerID string
 }
@@ -341,7 +343,13 @@ func (w *Worker) statusLocked(c *conn) ConnectorStatus {
 		if c.target == StatePaused && st != StateFailed {
 			st = StatePaused
 		}
-		cs.Tasks = append(cs.Tasks, TaskStatus{ID: s.id, State: st, Trace: s.trace, WorkerID: w.opts.WorkerID})
+		trace := s.trace
+		if r, ok := s.metrics.Retrying(); ok && st == StateRunning {
+			// Kafka Connect has no state for it: a RUNNING task that
+			// waits out a store's errors says so in its trace.
+			trace = r.String()
+		}
+		cs.Tasks = append(cs.Tasks, TaskStatus{ID: s.id, State: st, Trace: trace, WorkerID: w.opts.WorkerID})
 	}
 	return cs
 }

@@ -488,6 +488,67 @@ func TestSinkRetryableErrors(t *testing.T) {
 	}
 }
 
+// TestStatusShowsRetries has every Flush fail retryably from a third of
+// the records on, as a store that is down would: the task stays RUNNING
+// and its status trace says what it retries, how often and why; once the
+// store takes the Flush again, the trace is gone and everything is
+// committed.
+func TestStatusShowsRetries(t *testing.T) {
+	t.Parallel()
+	const n = 3_000
+	_, logger := newLogs(t)
+	addr := startBroker(t, logger)
+	k := newClient(t, addr, logger)
+	h := newHooks()
+	h.failFlushes, h.failAt = 1_000_000, n/3
+	reg := newRegistry(t, hookedPlugin(h))
+	dir := filepath.Join(t.TempDir(), "files")
+	opts := generator.Options{Seed: 6, Users: 300, Start: genStart, EventsPerSecond: 1000}
+	produceEvents(t, k, "clicks", 2, opts, n, 1000, false)
+	sink := parseConfig(t, reg, "files", map[string]string{
+		"connector.class":           "hooked",
+		"topics":                    "clicks",
+		"file.dir":                  dir,
+		"flush.size":                "500",
+		"flush.interval.ms":         "0",
+		"offset.flush.interval.ms":  "100",
+		"errors.retry.delay.max.ms": "200",
+	})
+	w := startWorker(t, k, reg, logger, shutdown, sink)
+	trace := func() (worker.State, string) {
+		for _, c := range w.Status() {
+			if c.Name == "files" && len(c.Tasks) == 1 {
+				return c.Tasks[0].State, c.Tasks[0].Trace
+			}
+		}
+		return "", ""
+	}
+	var seen string
+	waitFor(t, 30*time.Second, func() bool {
+		st, tr := trace()
+		if st == worker.StateRunning && tr != "" {
+			seen = tr
+			return true
+		}
+		return false
+	}, func() string { st, tr := trace(); return fmt.Sprintf("task %s, trace %q", st, tr) })
+	for _, want := range []string{"retrying flush since ", "(attempt ", "next in ", errInjected.Error()} {
+		if !strings.Contains(seen, want) {
+			t.Errorf("status trace %q does not say %q", seen, want)
+		}
+	}
+	h.mu.Lock()
+	h.failFlushes = 0
+	h.mu.Unlock()
+	w.waitCommitted(t, 60*time.Second, "files", "sink", n)
+	if st, tr := trace(); st != worker.StateRunning || tr != "" {
+		t.Errorf("after the store recovered: task %s, trace %q; want RUNNING without a trace", st, tr)
+	}
+	if tot, _ := w.Totals("files"); tot.Retries < 1 {
+		t.Errorf("sink %s: want retries counted", fmtTotals(tot))
+	}
+}
+
 // TestTwoTasks runs a sink with tasks.max=2 on a 4-partition topic: both
 // tasks get partitions and write records, and every record is in the
 // files once, also across the rebalance the second task's join causes.

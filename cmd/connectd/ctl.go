@@ -336,8 +336,11 @@ func writeStatus(w io.Writer, st restclient.Status) {
 	rows := [][]string{{"TASK", "STATE", "WORKER", "ERROR"}}
 	for _, t := range st.Tasks {
 		errLine := ""
-		if t.State == "FAILED" {
-			errLine = orDash(firstLine(t.Trace))
+		switch {
+		case t.Trace != "": // FAILED, or RUNNING and retrying
+			errLine = firstLine(t.Trace)
+		case t.State == "FAILED":
+			errLine = "-"
 		}
 		rows = append(rows, []string{strconv.Itoa(t.ID), orDash(t.State), orDash(t.WorkerID), errLine})
 	}

@@ -151,7 +151,8 @@ func TestConnectorsStatus(t *testing.T) {
 	w := newCannedWorker(t)
 	w.on("GET /connectors/clickhouse-events/status", 200, `{"name":"clickhouse-events","connector":{"state":"RUNNING","worker_id":"10.0.0.5:8083"},
 	  "tasks":[{"id":0,"state":"RUNNING","worker_id":"10.0.0.5:8083"},
-	           {"id":1,"state":"FAILED","worker_id":"10.0.0.6:8083","trace":"org.apache.kafka.connect.errors.ConnectException: table events is missing\n\tat org.apache.kafka.connect.runtime.WorkerSinkTask.execute(WorkerSinkTask.java:200)\n"}],
+	           {"id":1,"state":"FAILED","worker_id":"10.0.0.6:8083","trace":"org.apache.kafka.connect.errors.ConnectException: table events is missing\n\tat org.apache.kafka.connect.runtime.WorkerSinkTask.execute(WorkerSinkTask.java:200)\n"},
+	           {"id":2,"state":"RUNNING","worker_id":"10.0.0.6:8083","trace":"retrying flush since 2026-11-22T10:04:05Z (attempt 7, next in 3.2s): connection refused"}],
 	  "type":"sink"}`)
 	out, err := ctl(t, w, cmdConnectors, "status", "clickhouse-events")
 	if err != nil {
@@ -161,6 +162,7 @@ func TestConnectorsStatus(t *testing.T) {
 TASK  STATE    WORKER         ERROR
 0     RUNNING  10.0.0.5:8083
 1     FAILED   10.0.0.6:8083  org.apache.kafka.connect.errors.ConnectException: table events is missing
+2     RUNNING  10.0.0.6:8083  retrying flush since 2026-11-22T10:04:05Z (attempt 7, next in 3.2s): connection refused
 `)
 }
 

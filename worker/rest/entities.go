@@ -58,7 +58,9 @@ type TaskState struct {
 	ID       int    `json:"id"`
 	State    string `json:"state"`
 	WorkerID string `json:"worker_id"`
-	// Trace is the error that failed the task; left out unless FAILED.
+	// Trace is the error that failed the task, or, on a RUNNING task,
+	// the retryable error it is waiting out ("retrying flush since …");
+	// left out otherwise.
 	Trace string `json:"trace,omitempty"`
 }
 
