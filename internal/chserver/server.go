@@ -188,6 +188,7 @@ func (s *Server) Stop(grace time.Duration) error {
 		return nil
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	_ = s.Resume() // a paused server handles SIGTERM once it goes on
 	select {
 	case <-s.exited:
 		return nil
@@ -197,6 +198,25 @@ func (s *Server) Stop(grace time.Duration) error {
 		return err
 	}
 	return fmt.Errorf("clickhouse did not stop within %s of SIGTERM; killed", grace)
+}
+
+// Pause freezes the server with SIGSTOP: connections are still accepted
+// by the kernel, but nothing answers (a hung or overloaded server).
+// Resume undoes it; Stop resumes a paused server first.
+func (s *Server) Pause() error {
+	if !s.Running() {
+		return errors.New("clickhouse is not running")
+	}
+	return syscall.Kill(-s.cmd.Process.Pid, syscall.SIGSTOP)
+}
+
+// Resume lets a paused server go on (SIGCONT); on a running one it does
+// nothing.
+func (s *Server) Resume() error {
+	if !s.Running() {
+		return nil
+	}
+	return syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT)
 }
 
 // Kill SIGKILLs the process and waits for it to exit.

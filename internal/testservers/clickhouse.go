@@ -71,6 +71,14 @@ func (c *ClickHouse) Start() error { return c.s.Start(60 * time.Second) }
 // Stop stops the server gracefully (SIGTERM, then SIGKILL after 15s).
 func (c *ClickHouse) Stop() error { return c.s.Stop(15 * time.Second) }
 
+// Pause freezes the server (SIGSTOP): it accepts connections but answers
+// nothing, like a hung or overloaded server, until Resume. Stop and Close
+// resume it first.
+func (c *ClickHouse) Pause() error { return c.s.Pause() }
+
+// Resume lets a paused server go on.
+func (c *ClickHouse) Resume() error { return c.s.Resume() }
+
 // Kill stops the server at once with SIGKILL.
 func (c *ClickHouse) Kill() error { return c.s.Kill() }
 

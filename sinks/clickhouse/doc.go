@@ -88,8 +88,12 @@
 // sent again, the same rows with the same token. Its error reaches the
 // framework through the next Write or Flush as it did when INSERTs ran
 // inside them: Write logs a retryable one (the batch is already being sent
-// again) and returns any other; Flush returns either; Write under
-// buffer.max.rows pressure returns either, wrapped in why it waits.
+// again) and returns any other; Flush returns either, and goes on
+// returning a partition's retryable failure at every call until an INSERT
+// of that partition succeeds, so that while ClickHouse is down or refuses
+// the task waits in its retry loop (no more records taken) and its status
+// says why (a RUNNING task's trace); Write under buffer.max.rows pressure
+// returns either, wrapped in why it waits.
 //
 // # Concurrency
 //

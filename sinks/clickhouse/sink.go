@@ -116,6 +116,10 @@ type partition struct {
 	// lastCut is the number of rows of the last batch cut, the room a
 	// new batch is given.
 	lastCut int
+	// failing is why the partition's last INSERT failed, nil once one
+	// succeeded: Flush reports it until then, so that the task retries
+	// (and says so in its status) for as long as ClickHouse refuses.
+	failing error
 }
 
 // unacked returns the lowest first offset over p's batches ClickHouse
@@ -747,6 +751,11 @@ func (s *Sink) land(ctx context.Context, f *flight) error {
 		s.pending -= b.n
 		s.recycle(b)
 	}
+	if f.err != nil {
+		p.failing = f.err
+	} else if f.acked > 0 {
+		p.failing = nil
+	}
 	return f.err
 }
 
@@ -852,7 +861,8 @@ func (s *Sink) send(ctx context.Context, p *partition, b *batch, sc *scratch) er
 // flush.interval.ms 0 it sends every batch and waits for each, so all
 // that Write took is reported; otherwise it waits for no INSERT: it books
 // one that finished and starts the next, and a later Flush reports what
-// they stored.
+// they stored. While the last INSERT of a partition failed, Flush returns
+// that failure (retryable) until one succeeds, reporting nothing.
 func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, error) {
 	now := s.now()
 	for _, p := range s.parts {
@@ -867,7 +877,22 @@ func (s *Sink) Flush(ctx context.Context) (map[connector.TopicPartition]int64, e
 		sendAll = s.drain
 	}
 	if err := sendAll(ctx); err != nil {
-		return nil, err
+		if _, retry := connector.IsRetryable(err); !retry {
+			return nil, err
+		}
+		// Its partition is failing: said below, with the others.
+	}
+	failing := 0
+	var last error
+	for _, p := range s.parts {
+		if p.failing != nil {
+			failing, last = failing+1, p.failing
+		}
+	}
+	if failing > 0 {
+		// Still retryable (a failure that is not was returned above):
+		// the batches stay queued and are sent again.
+		return nil, fmt.Errorf("%w (INSERTs failing and retried: %d of %d partitions; %d rows buffered)", last, failing, len(s.parts), s.pending)
 	}
 	out := make(map[connector.TopicPartition]int64, len(s.parts))
 	for tp, p := range s.parts {

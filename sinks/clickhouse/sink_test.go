@@ -244,3 +244,83 @@ func TestServerDownMidRun(t *testing.T) {
 	}
 	t.Logf("Write refused %d times while ClickHouse was down; at most %d rows held", refused, maxHeld)
 }
+
+// TestHungServerShowsInFlush freezes ClickHouse (SIGSTOP: connections are
+// accepted, nothing answers) while batches are queued. Each INSERT then
+// times out after insert.timeout.ms, and Flush must report the failure
+// at every call until an INSERT succeeds — also while the next attempt is
+// still waiting — so that the task stays in its retry loop and its status
+// says why, instead of looking healthy between two timeouts. After the
+// server goes on, every row is stored once, although the timed-out
+// INSERTs may have been stored late by the resumed server.
+func TestHungServerShowsInFlush(t *testing.T) {
+	srv := testservers.StartClickHouse(t)
+	t.Cleanup(func() { _ = srv.Resume() })
+	ctx := context.Background()
+	cfg := decode(t, with(serverKeys(srv, "native"), "table", "hung", "batch.size", "100",
+		"flush.interval.ms", "60000", "insert.timeout.ms", "1500"))
+	s := newSink(t, cfg, "hung")
+	tp := connector.TopicPartition{Topic: "hung", Partition: 0}
+	if _, err := s.Open(ctx, map[connector.TopicPartition]int64{tp: 0}); err != nil {
+		t.Fatal(err)
+	}
+	flushUntil := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			got, err := s.Flush(ctx)
+			if err == nil && got[tp] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Flush = %v, %v; want %s=%d", got, err, tp, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if err := s.Write(ctx, records(tp, 0, 200)); err != nil {
+		t.Fatal(err)
+	}
+	flushUntil(200)
+
+	if err := srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, records(tp, 200, 400)); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the first timeout to show, then every Flush for 4 s (more
+	// than two more timeouts, with attempts in progress in between) must
+	// say the INSERTs are failing.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := s.Flush(ctx)
+		if err != nil {
+			if _, ok := connector.IsRetryable(err); !ok {
+				t.Fatalf("Flush: %v (not retryable)", err)
+			}
+			if !strings.Contains(err.Error(), "failing and retried") || !strings.Contains(err.Error(), "rows buffered") {
+				t.Errorf("Flush error does not say what is retried: %v", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Flush reported no failure in 30 s while ClickHouse was frozen")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if got, err := s.Flush(ctx); err == nil {
+			t.Fatalf("Flush = %v, nil while ClickHouse is still frozen: the task would look healthy", got)
+		}
+	}
+
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	flushUntil(400)
+	out := query(t, srv, "SELECT count(), uniqExact(_offset) FROM default.hung")
+	if out != "400\t400" {
+		t.Errorf("count, distinct offsets = %s, want 400 of each", out)
+	}
+}
