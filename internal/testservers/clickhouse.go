@@ -65,6 +65,9 @@ func StartClickHouse(tb testing.TB) *ClickHouse {
 	return c
 }
 
+// Running reports whether the server process is alive.
+func (c *ClickHouse) Running() bool { return c.s.Running() }
+
 // Start (re)starts a stopped server on its ports with its data.
 func (c *ClickHouse) Start() error { return c.s.Start(60 * time.Second) }
 
