@@ -14,7 +14,10 @@
 // timestamp), a minmax index on _offset. Results (records of the task's
 // rollup topic and of rollup.topics): ReplacingMergeTree(version, retract)
 // ORDER BY id; read with FINAL. Optionally (rollup.pageviews.enable) an
-// AggregatingMergeTree <table>_pageviews_1m fed by a materialized view.
+// AggregatingMergeTree <table>_pageviews_1m fed by a materialized view:
+// partial states per minute, page and INSERT, each row naming its Kafka
+// partition and the offset range of its raw rows, so that an offset reset
+// can replace the states of the rows it replays (recomputePageViews).
 // Every created table has non_replicated_deduplication_window = dedup.window.
 //
 // # Exactly once
@@ -62,9 +65,12 @@
 //   - ResetOffsets (a backfill) records a new epoch in the
 //     connectd_offset_resets table and deletes nothing. The next Open of
 //     the partition deletes its rows at and after the resume offset
-//     (ALTER TABLE … DELETE, mutations_sync=2), marks the reset applied,
-//     and uses the epoch in its tokens, so the re-inserted batches are
-//     not mistaken for the deleted ones.
+//     (ALTER TABLE … DELETE, mutations_sync=2), replaces the page-views
+//     rollup rows holding states of those rows by rows recomputed from
+//     the partition's remaining rows in their offset ranges (inserted
+//     under a token of the reset, then the old rows deleted), marks the
+//     reset applied, and uses the epoch in its tokens, so the re-inserted
+//     batches are not mistaken for the deleted ones.
 //   - For the window stage's rollup partition, whose resume offset the
 //     framework does not move, the same stored offsets make Write skip
 //     rollups already stored.

@@ -126,26 +126,49 @@ func createResultsSQL(db, table string, dedupWindow int) string {
 		quote(db), quote(table), columnDefs(resultColumns()), dedupWindow)
 }
 
+// pageViewsTable is the name of the optional page-views rollup of events
+// table table.
+func pageViewsTable(table string) string { return table + "_pageviews_1m" }
+
 // pageViewsSQL is the DDL of the optional per-minute AggregatingMergeTree
 // rollup of an events table and of the materialized view feeding it.
-// Partial states merge, so late events and backfills add to a minute
-// instead of overwriting it.
+// Partial states merge at query time (GROUP BY with the -Merge
+// combinators), so late events add to their minute. Each row also names
+// the Kafka partition and the first and last offsets of the raw rows
+// whose states it holds, and those are part of the sorting key, so rows
+// of different INSERTs never merge: an offset reset can then take out
+// exactly the states of the rows it replays (recomputePageViews).
 func pageViewsSQL(db, table string, dedupWindow int) []string {
-	rollup := table + "_pageviews_1m"
+	rollup := pageViewsTable(table)
 	return []string{
 		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s (\n  minute DateTime('UTC'),\n  page_url String,\n"+
 			"  events AggregateFunction(count),\n  page_views AggregateFunction(countIf, UInt8),\n"+
-			"  users AggregateFunction(uniq, String),\n  revenue AggregateFunction(sum, Float64)\n)\n"+
-			"ENGINE = AggregatingMergeTree\nPARTITION BY toDate(minute)\nORDER BY (minute, page_url)\n"+
+			"  users AggregateFunction(uniq, String),\n  revenue AggregateFunction(sum, Float64),\n"+
+			"  _topic LowCardinality(String),\n  _partition Int32,\n"+
+			"  _first_offset Int64 COMMENT 'lowest Kafka offset of the raw rows in these states',\n"+
+			"  _last_offset Int64 COMMENT 'highest Kafka offset of the raw rows in these states'\n)\n"+
+			"ENGINE = AggregatingMergeTree\nPARTITION BY toDate(minute)\n"+
+			"ORDER BY (minute, page_url, _topic, _partition, _first_offset, _last_offset)\n"+
 			"SETTINGS non_replicated_deduplication_window = %d\n"+
-			"COMMENT 'per-minute partial states of %s, fed by %s_mv'",
+			"COMMENT 'per-minute partial states of %s, fed by %s_mv; query with GROUP BY and -Merge'",
 			quote(db), quote(rollup), dedupWindow, table, rollup),
-		fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s TO %s.%s AS\n"+
-			"SELECT toStartOfMinute(timestamp) AS minute, page_url,\n  countState() AS events,\n"+
-			"  countIfState(event_type = 'page_view') AS page_views,\n  uniqState(user_id) AS users,\n"+
-			"  sumState(ifNull(revenue, 0)) AS revenue\nFROM %s.%s\nGROUP BY minute, page_url",
-			quote(db), quote(rollup+"_mv"), quote(db), quote(rollup), quote(db), quote(table)),
+		fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s TO %s.%s AS\n%s",
+			quote(db), quote(rollup+"_mv"), quote(db), quote(rollup), pageViewsSelect(db, table, "")),
 	}
+}
+
+// pageViewsSelect is the SELECT that makes page-views rollup rows from the
+// rows of events table table (one INSERT's rows, in the materialized
+// view): partial states per minute, page and Kafka partition, with the
+// partition's lowest and highest offsets among the rows. where, when not
+// empty, is a WHERE clause on the events rows (alias e).
+func pageViewsSelect(db, table, where string) string {
+	return fmt.Sprintf("SELECT toStartOfMinute(e.timestamp) AS minute, e.page_url AS page_url,\n  countState() AS events,\n"+
+		"  countIfState(e.event_type = 'page_view') AS page_views,\n  uniqState(e.user_id) AS users,\n"+
+		"  sumState(ifNull(e.revenue, 0)) AS revenue,\n  e._topic AS _topic, e._partition AS _partition,\n"+
+		"  min(e._offset) AS _first_offset, max(e._offset) AS _last_offset\nFROM %s.%s AS e\n%s"+
+		"GROUP BY minute, page_url, _topic, _partition",
+		quote(db), quote(table), where)
 }
 
 // resetsTable is the sink's record of offset resets (backfills): one row
