@@ -9,7 +9,9 @@
 // Exactly once: every commit adds its Parquet data files in one snapshot
 // whose summary holds, under "connectd.offsets.<connector>", the next
 // offset of every partition the connector has written to the table. Open
-// reads it back and resumes there; Kafka's committed offsets are a hint.
+// reads it back and Write skips the records below it (Kafka's committed
+// offsets may lag the table); Open asks for no seek, so that the dead
+// letters of the records in between are written again after a crash.
 // Commits are optimistic: a commit asserts the branch head it read and
 // checks that no other writer moved its partitions' offsets, so a zombie
 // task cannot commit after its partitions moved on (it gets

@@ -210,14 +210,15 @@ func (s *Sink) kindOf(p *partState) tableKind {
 }
 
 // Open reads, from every table the partitions write to, the offsets this
-// connector stored in its snapshots, and resumes each partition at the
-// lowest of them that is not below the assigned offset: Kafka's committed
-// offset is a hint that may lag the table. With dynamic routing the set
-// of tables is unknown, so it resumes at the assigned offset and skips,
-// per table, what that table already holds. Rows at or after the
-// assigned offset are deleted (in one commit that also records the new
-// offset) for a window stage's rollup partition and for partitions whose
-// reset ResetOffsets recorded.
+// connector stored in its snapshots: Kafka's committed offset may lag a
+// table, and Write skips, per table, the records that table already holds
+// (its floor). It asks for no seek: the records between the assigned
+// offset and a table's floor pass the framework's transforms again, so
+// that the dead letters of invalid ones, committed with the Kafka offsets
+// and not with the table, are written again if a SIGKILL lost them. Rows
+// at or after the assigned offset are deleted (in one commit that also
+// records the new offset) for a window stage's rollup partition and for
+// partitions whose reset ResetOffsets recorded.
 func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
 	if s.fenced != nil {
 		return nil, s.fenced
@@ -241,8 +242,6 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 			return nil, err
 		}
 	}
-	resume := maps.Clone(assigned)
-	first := map[connector.TopicPartition]bool{}
 	for _, name := range slices.Sorted(maps.Keys(s.tables)) {
 		t := s.tables[name]
 		if err := s.refresh(ctx, t); err != nil {
@@ -281,33 +280,20 @@ func (s *Sink) Open(ctx context.Context, assigned map[connector.TopicPartition]i
 				return nil, err
 			}
 		}
-		if _, ok := want[name]; !ok {
-			continue
-		}
-		for tp := range news {
-			if !slices.Contains(s.relevant(news[tp]), name) {
-				continue
-			}
-			r := max(assigned[tp], t.floor[tp])
-			if !first[tp] || r < resume[tp] {
-				resume[tp] = r
-			}
-			first[tp] = true
-		}
 	}
-	out := map[connector.TopicPartition]int64{}
 	for tp, p := range news {
-		p.received, p.durable = resume[tp], resume[tp]
 		s.parts[tp] = p
-		if resume[tp] != assigned[tp] {
-			out[tp] = resume[tp]
-		}
-		s.log.Debug("iceberg sink: partition opened", "partition", tp.String(), "assigned", assigned[tp], "resume", resume[tp])
+		s.log.Debug("iceberg sink: partition opened", "partition", tp.String(), "assigned", assigned[tp])
 	}
 	if s.lastCommit.IsZero() {
 		s.lastCommit = s.now()
 	}
-	return out, nil
+	// No seek past the rows the tables already hold (the floors): the
+	// framework must see those records again, because the dead letters
+	// of invalid ones among them are committed with the Kafka offsets,
+	// not with the table, and a SIGKILL between the two lost them.
+	// Write skips the stored rows.
+	return nil, nil
 }
 
 // refresh reloads t's table from the catalog.

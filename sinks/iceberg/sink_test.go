@@ -416,7 +416,10 @@ func rebalanceMidCommit(t *testing.T, cfg *iceberg.Config, warehouse string) {
 }
 
 // TestOpenResumesFromSnapshot: Kafka's committed offsets may lag the
-// table; Open resumes at the stored offsets instead.
+// table. Open asks for no seek (the records in between must pass the
+// framework again, for their dead letters), and Write skips the rows the
+// tables' snapshots already hold: written again from the lagging offset,
+// every record is in both tables once.
 func TestOpenResumesFromSnapshot(t *testing.T) {
 	cfg := newCfg(t, map[string]string{"iceberg.tables": events + ",clickstream.copy"})
 	p0 := tp(0)
@@ -425,16 +428,24 @@ func TestOpenResumesFromSnapshot(t *testing.T) {
 	write(t, a, recs(p0, 0, 12))
 	flush(t, a)
 	b := newSink(t, cfg, connector.TaskInfo{})
-	if r := open(t, b, map[connector.TopicPartition]int64{p0: 3}); r[p0] != 12 {
-		t.Errorf("Open at 3 resumed at %d, want 12 from the snapshots of both tables", r[p0])
+	if r := open(t, b, map[connector.TopicPartition]int64{p0: 3}); r[p0] != 3 {
+		t.Errorf("Open at 3 asked to seek to %d; it must leave the offset (the dead letters of the records in between come again)", r[p0])
 	}
-	// Another connector's offsets in the same table are its own.
-	o := newSink(t, cfg, connector.TaskInfo{Connector: "other"})
-	if r := open(t, o, map[connector.TopicPartition]int64{p0: 0}); r[p0] != 0 {
-		t.Errorf("another connector resumed at %d, want 0", r[p0])
+	write(t, b, recs(p0, 3, 15))
+	if got := flush(t, b)[p0]; got != 15 {
+		t.Errorf("Flush after writing up to 15 reported %d", got)
 	}
 	for _, name := range []string{events, "clickstream.copy"} {
-		wantOnce(t, readTable(t, cfg, name), p0, 12)
+		wantOnce(t, readTable(t, cfg, name), p0, 15)
+	}
+	// Another connector's offsets in the same table are its own: its
+	// records are not skipped.
+	o := newSink(t, cfg, connector.TaskInfo{Connector: "other"})
+	open(t, o, map[connector.TopicPartition]int64{p0: 0})
+	write(t, o, recs(p0, 0, 2))
+	flush(t, o)
+	if got := offsetsOf(readTable(t, cfg, events), p0); got[0] != 2 || got[1] != 2 {
+		t.Errorf("offsets 0 and 1 stored %d and %d times; want twice, once per connector", got[0], got[1])
 	}
 }
 
@@ -576,10 +587,17 @@ func maintenance(t *testing.T, cfg *iceberg.Config, warehouse string) {
 		t.Errorf("compaction: %d files before, %d after (result %+v); want fewer, 400 rows rewritten", len(before), len(after), res)
 	}
 	wantOnce(t, readTable(t, cfg, events), p0, 400)
-	r := open(t, newSink(t, cfg, connector.TaskInfo{}), map[connector.TopicPartition]int64{p0: 0})
-	if r[p0] != 400 {
-		t.Errorf("after compaction Open resumed at %d, want 400", r[p0])
+	rewrite := func(when string) {
+		t.Helper()
+		s := newSink(t, cfg, connector.TaskInfo{})
+		open(t, s, map[connector.TopicPartition]int64{p0: 0})
+		write(t, s, recs(p0, 0, 400))
+		if got := flush(t, s)[p0]; got != 400 {
+			t.Errorf("%s: Flush after writing everything again reported %d, want 400", when, got)
+		}
+		wantOnce(t, readTable(t, cfg, events), p0, 400)
 	}
+	rewrite("after compaction") // the stored offsets survive it: nothing is taken twice
 
 	exp, err := iceberg.ExpireSnapshots(ctx, cat, events, iceberg.ExpireOptions{OlderThan: 0, RetainLast: 1})
 	if err != nil {
@@ -593,10 +611,7 @@ func maintenance(t *testing.T, cfg *iceberg.Config, warehouse string) {
 	if !slices.Equal(onDisk, after) {
 		t.Errorf("after expiry the disk holds %d data files, the snapshot references %d", len(onDisk), len(after))
 	}
-	if r := open(t, newSink(t, cfg, connector.TaskInfo{}), map[connector.TopicPartition]int64{p0: 0}); r[p0] != 400 {
-		t.Errorf("after expiry Open resumed at %d, want 400", r[p0])
-	}
-	wantOnce(t, readTable(t, cfg, events), p0, 400)
+	rewrite("after expiry")
 
 	// An orphan (a file of a commit whose process died) is removed.
 	orphan := filepath.Join(filepath.Dir(after[0]), "00000-0-orphan.parquet")
