@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/connectd/connectd/internal/restclient"
 )
 
 // TestClickHouseBackfill is the one-command backfill into ClickHouse: a
@@ -35,31 +32,8 @@ func TestClickHouseBackfill(t *testing.T) {
 	}
 	ch, _ := clickhouseServer(t, filepath.Join(dir, "clickhouse"), false)
 	addr, _ := startKafka(t, filepath.Join(dir, "kafka"), dir)
-	writeConfig(t, configDir, "gen", map[string]string{
-		"connector.class":                   "generator",
-		"topic":                             "clicks",
-		"max.events":                        strconv.Itoa(events),
-		"events.per.second":                 "0",
-		"users":                             "2000",
-		"seed":                              "31",
-		"start.time":                        start,
-		"topic.creation.default.partitions": "4",
-		"transaction.boundary.interval.ms":  "200",
-	})
-	url := startRESTWorker(t, dir, configDir, addr)
-	c, err := restclient.New(url, &http.Client{Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, c := generateForReset(t, dir, configDir, addr, events, 2000, 31, start)
 	ctx := context.Background()
-	waitFor(t, 2*time.Minute, "the generator to write every event", func() (bool, string) {
-		offs, err := c.Offsets(ctx, "gen")
-		if err != nil || len(offs) != 1 {
-			return false, fmt.Sprint(offs, err)
-		}
-		pos := fmt.Sprint(offs[0].Offset["position"])
-		return pos == strconv.Itoa(events), "position " + pos
-	})
 
 	sinkFile := filepath.Join(dir, "ch.json")
 	writeEnvelope(t, sinkFile, "ch", map[string]string{

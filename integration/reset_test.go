@@ -57,36 +57,9 @@ func TestBackfillResetToDatetime(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr, _ := startKafka(t, filepath.Join(dir, "kafka"), dir)
-	writeConfig(t, configDir, "gen", map[string]string{
-		"connector.class":                   "generator",
-		"topic":                             "clicks",
-		"max.events":                        strconv.Itoa(resetEvents),
-		"events.per.second":                 "0",
-		"users":                             strconv.Itoa(resetUsers),
-		"seed":                              strconv.Itoa(resetSeed),
-		"start.time":                        resetStart,
-		"topic.creation.default.partitions": "4",
-		"transaction.boundary.interval.ms":  "200",
-	})
-	url := startRESTWorker(t, dir, configDir, addr)
-	c, err := restclient.New(url, &http.Client{Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-
 	// Every event in Kafka first.
-	waitFor(t, 2*time.Minute, "the generator to write every event", func() (bool, string) {
-		offs, err := c.Offsets(ctx, "gen")
-		if err != nil {
-			return false, err.Error()
-		}
-		if len(offs) != 1 {
-			return false, fmt.Sprintf("offsets %v", offs)
-		}
-		pos := fmt.Sprint(offs[0].Offset["position"])
-		return pos == strconv.Itoa(resetEvents), "position " + pos
-	})
+	url, c := generateForReset(t, dir, configDir, addr, resetEvents, resetUsers, resetSeed, resetStart)
+	ctx := context.Background()
 
 	// Then the sink, through the CLI.
 	sinkFile := filepath.Join(dir, "files.json")
@@ -201,6 +174,43 @@ func TestBackfillResetToDatetime(t *testing.T) {
 
 // startRESTWorker runs `connectd run` serving the REST API on a free port
 // and returns its URL once GET / answers with this binary's version.
+// generateForReset starts a worker with a REST listener and an unpaced
+// generator connector "gen" writing events events (users users, seed,
+// first event at start, 4 partitions) to topic clicks, and waits until
+// it wrote them all, so that a sink created afterwards reads a complete
+// topic. It returns the worker's URL and a client of it.
+func generateForReset(t *testing.T, dir, configDir, kafkaAddr string, events, users, seed int, start string) (string, *restclient.Client) {
+	t.Helper()
+	writeConfig(t, configDir, "gen", map[string]string{
+		"connector.class":                   "generator",
+		"topic":                             "clicks",
+		"max.events":                        strconv.Itoa(events),
+		"events.per.second":                 "0",
+		"users":                             strconv.Itoa(users),
+		"seed":                              strconv.Itoa(seed),
+		"start.time":                        start,
+		"topic.creation.default.partitions": "4",
+		"transaction.boundary.interval.ms":  "200",
+	})
+	url := startRESTWorker(t, dir, configDir, kafkaAddr)
+	c, err := restclient.New(url, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "the generator to write every event", func() (bool, string) {
+		offs, err := c.Offsets(context.Background(), "gen")
+		if err != nil {
+			return false, err.Error()
+		}
+		if len(offs) != 1 {
+			return false, fmt.Sprintf("offsets %v", offs)
+		}
+		pos := fmt.Sprint(offs[0].Offset["position"])
+		return pos == strconv.Itoa(events), "position " + pos
+	})
+	return url, c
+}
+
 func startRESTWorker(t *testing.T, dir, configDir, kafkaAddr string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
