@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/internal/logging"
 	"github.com/connectd/connectd/internal/testservers"
 	"github.com/connectd/connectd/sources/generator"
 )
@@ -88,7 +89,7 @@ func clickhouseServer(t *testing.T, dir string, supervise bool) (*testservers.Cl
 		close(done)
 		<-stopped
 		if t.Failed() {
-			t.Logf("log tail of %s:\n%s", s.ch, tail(filepath.Join(dir, "clickhouse.log"), 40))
+			t.Logf("log tail of %s:\n%s", s.ch, logging.FileTail(filepath.Join(dir, "clickhouse.log"), 40))
 		}
 	})
 	return s.ch, func() int { return int(restarts.Load()) }

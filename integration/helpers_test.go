@@ -20,6 +20,7 @@ import (
 
 	"github.com/connectd/connectd/connector"
 	"github.com/connectd/connectd/connector/kafka"
+	"github.com/connectd/connectd/internal/logging"
 	"github.com/connectd/connectd/sources/generator"
 )
 
@@ -93,7 +94,7 @@ func start(t *testing.T, dir, name string, stdout io.Writer, args ...string) *pr
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("log tail of %s (%s):\n%s", name, strings.Join(args, " "), tail(logPath, 25))
+			t.Logf("log tail of %s (%s):\n%s", name, strings.Join(args, " "), logging.FileTail(logPath, 25))
 		}
 	})
 	return p
@@ -121,21 +122,12 @@ func (p *proc) stop(t *testing.T, d time.Duration) {
 	select {
 	case <-p.done:
 		if p.err != nil {
-			t.Errorf("%s exited with %v; log tail:\n%s", p.cmd.Args[1], p.err, tail(p.log, 30))
+			t.Errorf("%s exited with %v; log tail:\n%s", p.cmd.Args[1], p.err, logging.FileTail(p.log, 30))
 		}
 	case <-time.After(d):
 		p.kill()
-		t.Errorf("%s did not stop within %s after SIGTERM; log tail:\n%s", p.cmd.Args[1], d, tail(p.log, 30))
+		t.Errorf("%s did not stop within %s after SIGTERM; log tail:\n%s", p.cmd.Args[1], d, logging.FileTail(p.log, 30))
 	}
-}
-
-func tail(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // startKafka runs `connectd kafka` on a free port and returns its
@@ -162,9 +154,9 @@ func startKafka(t *testing.T, dataDir, logDir string) (string, *proc) {
 		p.up = true
 		return a, p
 	case <-p.done:
-		t.Fatalf("connectd kafka exited: %v\n%s", p.err, tail(p.log, 20))
+		t.Fatalf("connectd kafka exited: %v\n%s", p.err, logging.FileTail(p.log, 20))
 	case <-time.After(20 * time.Second):
-		t.Fatalf("connectd kafka printed no address; log:\n%s", tail(p.log, 20))
+		t.Fatalf("connectd kafka printed no address; log:\n%s", logging.FileTail(p.log, 20))
 	}
 	return "", nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd/connector"
+	"github.com/connectd/connectd/internal/logging"
 	"github.com/connectd/connectd/internal/restclient"
 	"github.com/connectd/connectd/sinks/file"
 	"github.com/connectd/connectd/sources/generator"
@@ -229,7 +230,7 @@ func startRESTWorker(t *testing.T, dir, configDir, kafkaAddr string) string {
 	waitFor(t, 30*time.Second, "the worker's REST API at "+url, func() (bool, string) {
 		select {
 		case <-p.done:
-			t.Fatalf("connectd run exited: %v\n%s", p.err, tail(p.log, 20))
+			t.Fatalf("connectd run exited: %v\n%s", p.err, logging.FileTail(p.log, 20))
 		default:
 		}
 		info, err := c.Info(context.Background())

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/connectd/connectd/internal/logging"
 )
 
 // KeepAlive is the query chdb-host runs after starting the listeners: it
@@ -120,7 +122,7 @@ func (s *Server) Start(timeout time.Duration) error {
 	}()
 	if err := s.waitReady(timeout); err != nil {
 		_ = s.Kill()
-		return fmt.Errorf("clickhouse (%s): %w; its log:\n%s", s.Bin, err, tail(logPath, 20))
+		return fmt.Errorf("clickhouse (%s): %w; its log:\n%s", s.Bin, err, logging.FileTail(logPath, 20))
 	}
 	return nil
 }
@@ -241,17 +243,4 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tail returns the last n lines of a file, for error messages.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

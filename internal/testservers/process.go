@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/connectd/connectd/internal/logging"
 )
 
 // process is one server process this package started: its command, log
@@ -55,7 +57,7 @@ func (p *process) start(timeout time.Duration, ready func() bool) error {
 	for {
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready (%v); its log:\n%s", p.name, p.err, tail(logPath, 30))
+			return fmt.Errorf("%s exited before it was ready (%v); its log:\n%s", p.name, p.err, logging.FileTail(logPath, 30))
 		default:
 		}
 		if ready() {
@@ -72,7 +74,7 @@ func (p *process) start(timeout time.Duration, ready func() bool) error {
 		}
 		if time.Now().After(deadline) {
 			p.kill()
-			return fmt.Errorf("%s was not ready on ports %v after %v (another program may hold a port); its log:\n%s", p.name, p.ports, timeout, tail(logPath, 30))
+			return fmt.Errorf("%s was not ready on ports %v after %v (another program may hold a port); its log:\n%s", p.name, p.ports, timeout, logging.FileTail(logPath, 30))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
