@@ -221,6 +221,20 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// nullable fills dst (grown to the rows of vals) with the column of
+// optional field i as clickhouse-go takes a Nullable one: a pointer to
+// vals[j] where row j has the field, nil where it has not.
+func nullable[T any](dst []*T, vals []T, present []clickevent.FieldSet, i int) []*T {
+	dst = grow(dst, len(vals))
+	for j := range vals {
+		dst[j] = nil
+		if present[j].Has(i) {
+			dst[j] = &vals[j]
+		}
+	}
+	return dst
+}
+
 // release drops the references the scratch slices hold into the last
 // batch, so a sent batch is not kept alive by them.
 func (sc *scratch) release() {
@@ -254,13 +268,7 @@ func (b *batch) appendTo(ib driver.Batch, topic string, partition int32, sc *scr
 			case f == kindRequiredString:
 				v = c.strs[i]
 			case f == kindOptionalString:
-				sc.strs = grow(sc.strs, n)
-				for j := range n {
-					sc.strs[j] = nil
-					if c.present[j].Has(i) {
-						sc.strs[j] = &c.strs[i][j]
-					}
-				}
+				sc.strs = nullable(sc.strs, c.strs[i], c.present, i)
 				v = sc.strs
 			case f == kindRequiredLowCardString || f == kindOptionalLowCardString:
 				sc.anys = grow(sc.anys, n)
@@ -275,22 +283,10 @@ func (b *batch) appendTo(ib driver.Batch, topic string, partition int32, sc *scr
 			case i == clickevent.FieldTimestamp:
 				v = c.ts
 			case i == clickevent.FieldDurationMS:
-				sc.i64s = grow(sc.i64s, n)
-				for j := range n {
-					sc.i64s[j] = nil
-					if c.present[j].Has(i) {
-						sc.i64s[j] = &c.dur[j]
-					}
-				}
+				sc.i64s = nullable(sc.i64s, c.dur, c.present, i)
 				v = sc.i64s
 			case i == clickevent.FieldRevenue:
-				sc.f64s = grow(sc.f64s, n)
-				for j := range n {
-					sc.f64s[j] = nil
-					if c.present[j].Has(i) {
-						sc.f64s[j] = &c.rev[j]
-					}
-				}
+				sc.f64s = nullable(sc.f64s, c.rev, c.present, i)
 				v = sc.f64s
 			default:
 				return fmt.Errorf("clickhouse sink: field %d has no column", i)
