@@ -13,18 +13,7 @@ import (
 // restCfg decodes a config writing events to one auto-created table
 // through rc, committing at every Flush, plus keys ("" deletes a key).
 func restCfg(t *testing.T, rc *restCatalog, keys map[string]string) *iceberg.Config {
-	raw := rc.keys()
-	raw["iceberg.tables"] = events
-	raw["iceberg.tables.auto-create-enabled"] = "true"
-	raw["iceberg.control.commit.interval-ms"] = "0"
-	for k, v := range keys {
-		if v == "" {
-			delete(raw, k)
-		} else {
-			raw[k] = v
-		}
-	}
-	return decode(t, raw)
+	return eventsCfg(t, rc.keys(), keys)
 }
 
 // TestRebalanceMidCommitREST is TestRebalanceMidCommit through the REST

@@ -25,7 +25,13 @@ const events = "clickstream.events"
 // newCfg decodes a config writing events to one auto-created table on a
 // new file:// warehouse, committing at every Flush, plus keys.
 func newCfg(t *testing.T, keys map[string]string) *iceberg.Config {
-	raw := fileWarehouse(t)
+	return eventsCfg(t, fileWarehouse(t), keys)
+}
+
+// eventsCfg decodes the catalog keys raw plus events written to one
+// auto-created table, committing at every Flush, plus keys ("" deletes a
+// key).
+func eventsCfg(t *testing.T, raw, keys map[string]string) *iceberg.Config {
 	raw["iceberg.tables"] = events
 	raw["iceberg.tables.auto-create-enabled"] = "true"
 	raw["iceberg.control.commit.interval-ms"] = "0"
