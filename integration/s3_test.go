@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -132,27 +133,22 @@ func TestS3ExactlyOnceUnderSIGKILL(t *testing.T) {
 		"topic.creation.default.partitions": "4",
 		"transaction.boundary.interval.ms":  "200",
 	})
-	sink := map[string]string{
-		"connector.class":       "s3",
-		"topics":                "clicks",
-		"store.url":             m.Endpoint,
-		"s3.bucket.name":        bucket,
-		"s3.region":             m.Region,
-		"s3.path.style.access":  "true",
-		"aws.access.key.id":     m.AccessKey,
-		"aws.secret.access.key": m.SecretKey,
-		"topics.dir":            "raw",
-		"s3.compression.type":   "gzip",
-		"flush.size":            "40000",
-		"rotate.interval.ms":    "60000",
-		"rotate.idle.ms":        "1000",
+	sink := m.S3SinkKeys(bucket)
+	maps.Copy(sink, map[string]string{
+		"connector.class":     "s3",
+		"topics":              "clicks",
+		"topics.dir":          "raw",
+		"s3.compression.type": "gzip",
+		"flush.size":          "40000",
+		"rotate.interval.ms":  "60000",
+		"rotate.idle.ms":      "1000",
 		// Wall-clock cuts: a replay cuts elsewhere than the killed run,
 		// so only Open's removal of uncommitted file sets keeps it
 		// exactly once (deterministic cuts would rewrite the same
 		// objects and hide a missing cleanup).
 		"rotate.schedule.interval.ms": "1500",
 		"offset.flush.interval.ms":    "1000",
-	}
+	})
 	writeConfig(t, configDir, "archive", sink)
 
 	start, _ := time.Parse(time.RFC3339, pipelineStart)

@@ -118,5 +118,18 @@ func (m *MinIO) Kill() error { return m.p.kill() }
 // Close stops the server; it is safe to call more than once.
 func (m *MinIO) Close() { _ = m.p.kill() }
 
+// S3SinkKeys returns the S3 sink's config keys that point it at bucket
+// on this server (path-style requests, the root credentials).
+func (m *MinIO) S3SinkKeys(bucket string) map[string]string {
+	return map[string]string{
+		"store.url":             m.Endpoint,
+		"s3.bucket.name":        bucket,
+		"s3.region":             m.Region,
+		"s3.path.style.access":  "true",
+		"aws.access.key.id":     m.AccessKey,
+		"aws.secret.access.key": m.SecretKey,
+	}
+}
+
 // String describes the server for logs.
 func (m *MinIO) String() string { return fmt.Sprintf("MinIO at %s", m.Endpoint) }

@@ -41,14 +41,7 @@ func decode(tb testing.TB, raw map[string]string) *Config {
 // the bucket.
 func minioKeys(tb testing.TB, m *testservers.MinIO, bucket string) map[string]string {
 	tb.Helper()
-	keys := map[string]string{
-		"store.url":             m.Endpoint,
-		"s3.bucket.name":        bucket,
-		"s3.region":             m.Region,
-		"s3.path.style.access":  "true",
-		"aws.access.key.id":     m.AccessKey,
-		"aws.secret.access.key": m.SecretKey,
-	}
+	keys := m.S3SinkKeys(bucket)
 	st, err := newS3Store(context.Background(), decode(tb, keys))
 	if err != nil {
 		tb.Fatal(err)
