@@ -58,14 +58,7 @@ func TestCompactsCompactedTopics(t *testing.T) {
 // are closed when the test ends.
 func startBroker(t *testing.T, cfg Config) *kafka.Client {
 	t.Helper()
-	b, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b := start(t, cfg)
 	c, err := kafka.NewClient([]string{b.Addr()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
